@@ -1,0 +1,1 @@
+"""The job domain: settings, database, models, specs, services and the CLI."""

@@ -1,0 +1,252 @@
+"""The `assetgen` console script: one click group; subcommands live next to what they drive."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+from pydantic import ValidationError
+
+from jobs import service
+from jobs.specs import SpecError
+from jobs.models import TERMINAL_JOB, JobStatus
+
+
+class AppContext:
+    """Settings and database handles, created on first use (so `--help` needs no database)."""
+
+    def __init__(self):
+        self._settings = None
+        self._sf = None
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from jobs.settings import load_settings
+
+            try:
+                self._settings = load_settings()
+            except ValidationError as err:
+                first = err.errors()[0]
+                raise click.ClickException(f"ASSETGEN_{str(first['loc'][0]).upper()}: {first['msg']}") from None
+        return self._settings
+
+    def session_factory(self):
+        """A session factory on a migrated database, or a clear error naming the command to run."""
+        if self._sf is None:
+            from jobs.db import DatabaseNotMigrated, check_migrated, create_db_engine, create_session_factory
+
+            engine = create_db_engine(self.settings)
+            try:
+                check_migrated(self.settings, engine)
+            except DatabaseNotMigrated as exc:
+                raise click.ClickException(str(exc)) from None
+            self._sf = create_session_factory(engine)
+        return self._sf
+
+    def relay(self) -> int:
+        """Publish the outbox (the broker may be down: then the messages wait in SQL)."""
+        from jobs.outbox import relay
+        from worker.celery_app import create_celery, create_publisher
+
+        return relay(self.session_factory(), create_publisher(create_celery(self.settings), self.settings))
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="assetgen")
+@click.pass_context
+def main(ctx):
+    """assetgen: batch product-image generation for e-commerce marketing.
+
+    Configuration comes from ASSETGEN_* environment variables; unset means the
+    embedded defaults (SQLite, a serverless broker, a local-folder bucket under
+    ./.assetgen). See README.md for the table.
+    """
+    ctx.ensure_object(AppContext)
+
+
+# ---------------------------------------------------------------- db
+
+
+@main.group()
+def db():
+    """Database schema management (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@pass_app
+def db_upgrade(app: AppContext, revision: str):
+    """Create or migrate the database schema to the code's revision."""
+    from jobs.db import upgrade
+
+    upgrade(app.settings, revision)
+    click.echo(f"database at revision {revision}")
+
+
+# ---------------------------------------------------------------- submit / jobs
+
+
+def job_summary(job, images: int | None = None) -> dict:
+    out = {"id": job.id, "kind": job.kind, "status": job.status, "priority": job.priority,
+           "model": f"{job.model_name}@{job.model_version}", "items": f"{job.done_items}/{job.total_items}",
+           "failed_items": job.failed_items, "images": job.total_images,
+           "created_at": job.created_at.isoformat() if job.created_at else None,
+           "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+           "manifest": job.manifest_key}
+    if images is not None:
+        out["images_done"] = images
+    if job.error_code:
+        out["error"] = {"code": job.error_code, "message": job.error_message}
+    return out
+
+
+@main.command()
+@click.option("--spec", "spec_file", type=click.File("rb"), help="Job spec JSON file ('-' for stdin).")
+@click.option("--category", help="Class of the model to generate (e.g. sneaker).")
+@click.option("--count", type=int, help="Number of images.")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpeg", "webp"]), help="Output format [png].")
+@click.option("--model", help="'default', a published name[@version], or a checkpoint folder.")
+@click.option("--seed", type=int, help="Seed base (default: the job id, i.e. fresh images).")
+@click.option("--images-per-item", type=int, help="Images per work item (the unit of parallelism) [64].")
+@click.option("--priority", type=click.Choice(["urgent", "normal", "bulk"]))
+@click.option("--wait", is_flag=True, help="Wait for the job with a progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@pass_app
+def submit(app: AppContext, spec_file, category, count, fmt, model, seed, images_per_item, priority, wait, as_json):
+    """Submit a generation job from a spec file and/or flags (flags override the file)."""
+    raw = spec_file.read() if spec_file else b"{}"
+    try:
+        spec = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"spec: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    flags = {"category": category, "count": count, "format": fmt, "model": model, "seed": seed,
+             "images_per_item": images_per_item, "priority": priority}
+    if not isinstance(spec, dict):
+        raise click.ClickException("spec: must be a JSON object")
+    spec.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        job = service.submit(app.session_factory(), app.settings, spec)
+    except SpecError as exc:
+        raise click.ClickException(f"invalid job spec: {exc}") from None
+    app.relay()
+    click.echo(json.dumps(job_summary(job), indent=1) if as_json else job.id)
+    if wait:
+        sys.exit(wait_for(app, job.id, timeout=None))
+
+
+@main.group()
+def jobs():
+    """List, inspect, wait for and cancel jobs."""
+
+
+@jobs.command("list")
+@click.option("--status", type=click.Choice([s.value for s in JobStatus]))
+@click.option("--kind")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def jobs_list(app: AppContext, status, kind, limit, as_json):
+    """The newest jobs first."""
+    rows = service.list_jobs(app.session_factory(), status, kind, limit)
+    if as_json:
+        click.echo(json.dumps([job_summary(j) for j in rows], indent=1))
+        return
+    for j in rows:
+        click.echo(f"{j.id}  {j.status:<16} {j.kind:<10} {j.done_items:>4}/{j.total_items:<4} items  "
+                   f"{j.total_images:>6} images  {j.created_at:%Y-%m-%d %H:%M:%S}")
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@pass_app
+def jobs_show(app: AppContext, job_id):
+    """A job as JSON, with its failed items."""
+    sf = app.session_factory()
+    try:
+        job = service.get_job(sf, job_id)
+    except service.JobNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    out = job_summary(job, service.done_images(sf, job_id))
+    out["spec"] = job.spec
+    out["failed"] = [{"item": i.index, "code": i.error_code, "message": i.error_message}
+                     for i in service.failed_items(sf, job_id)]
+    click.echo(json.dumps(out, indent=1))
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+@pass_app
+def jobs_cancel(app: AppContext, job_id):
+    """Cancel a job's queued and running work (idempotent)."""
+    try:
+        job = service.cancel_job(app.session_factory(), job_id)
+    except service.JobNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{job.id} {job.status}")
+
+
+def wait_for(app: AppContext, job_id: str, timeout: float | None, poll: float = 0.25) -> int:
+    """Poll SQL with a progress bar until the job is terminal; exit code 0 only for success."""
+    from tqdm import tqdm
+
+    sf = app.session_factory()
+    job = service.get_job(sf, job_id)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with tqdm(total=job.total_images, unit="img", desc=job_id[:8], file=sys.stderr) as bar:
+        while True:
+            job = service.get_job(sf, job_id)
+            bar.update(service.done_images(sf, job_id) - bar.n)
+            bar.set_postfix_str(job.status)
+            if JobStatus(job.status) in TERMINAL_JOB:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                bar.close()
+                click.echo(f"timed out after {timeout}s; job {job_id} is {job.status}", err=True)
+                return 3
+            time.sleep(poll)
+    click.echo(f"{job_id} {job.status}" + (f": {job.error_message}" if job.error_message else ""))
+    return 0 if job.status == JobStatus.succeeded.value else 1
+
+
+@jobs.command("wait")
+@click.argument("job_id")
+@click.option("--timeout", type=float, help="Give up after this many seconds (exit 3).")
+@pass_app
+def jobs_wait(app: AppContext, job_id, timeout):
+    """Wait for a job with a progress bar; exit 0 if it succeeded, 1 otherwise."""
+    try:
+        sys.exit(wait_for(app, job_id, timeout))
+    except service.JobNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def register_commands() -> None:
+    from jobs.demo import demo
+    from worker.cli import worker
+
+    main.add_command(worker)
+    main.add_command(demo)
+    try:
+        from gan.cli import bench_gan_command, evaluate_command, generate_command, train_command
+    except ImportError:  # TEMP while gan/cli.py is written
+        return
+    main.add_command(train_command, "train")
+    main.add_command(generate_command, "generate")
+    main.add_command(evaluate_command, "evaluate")
+
+    @main.group()
+    def bench():
+        """Benchmarks (they report; they never fail a build)."""
+
+    bench.add_command(bench_gan_command, "gan")
+
+
+register_commands()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Engine and session factories, and the check that the schema is migrated."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The database schema is missing or behind the code."""
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    url = settings.db_url()
+    if url.startswith("sqlite"):
+        # WAL + a busy timeout let the API, the CLI and worker processes share one file.
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    # pre-ping: a connection that died with a PostgreSQL restart is replaced, not used.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def create_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(settings: Settings):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", settings.db_url().replace("%", "%%"))
+    return cfg
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(settings), revision)
+
+
+def head_revision(settings: Settings) -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_migrated(settings: Settings, engine: Engine) -> None:
+    """Raise DatabaseNotMigrated, naming the command to run, unless the schema is at head."""
+    current, head = current_revision(engine), head_revision(settings)
+    if current != head:
+        raise DatabaseNotMigrated(
+            f"database {engine.url.render_as_string(hide_password=True)} is at revision "
+            f"{current or 'none (empty)'}, the code needs {head}: run `assetgen db upgrade` "
+            "(with the same ASSETGEN_DATABASE_URL) first"
+        )

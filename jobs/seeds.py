@@ -1,0 +1,10 @@
+"""Deterministic per-image seeds: the same (base, item, image) always gives the same seed."""
+from __future__ import annotations
+
+import hashlib
+
+
+def image_seed(base: str | int, item_index: int, image_index: int) -> int:
+    """A 63-bit seed derived from the job's seed base and the image's position."""
+    digest = hashlib.sha256(f"{base}:{item_index}:{image_index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1

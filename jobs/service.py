@@ -1,0 +1,218 @@
+"""Service functions of the job domain: submit, get, list, cancel, claim, record, complete.
+
+Each takes a session factory and runs its own short transaction. Writes a
+worker makes after claiming an item are fenced by the item's attempt number: a
+worker whose lease was taken over (or whose job was cancelled) changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.model_registry import resolve_model
+from jobs.models import Asset, ItemState, Job, JobStatus, OutboxMessage, WorkItem, utcnow
+from jobs.settings import Settings
+from jobs.specs import GenerateSpec, SpecError, parse_spec
+
+RUN_ITEM = "run_item"
+ACTIVE_JOB = (JobStatus.queued.value, JobStatus.running.value)
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+# ---------------------------------------------------------------- submit / read
+
+
+def plan_items(spec: GenerateSpec, label: int) -> list[dict]:
+    """Split COUNT images into work items of at most images_per_item."""
+    size = spec.images_per_item
+    return [
+        {"label": label, "category": spec.category, "start": start, "count": min(size, spec.count - start)}
+        for start in range(0, spec.count, size)
+    ]
+
+
+def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str | bytes) -> Job:
+    """Validate a spec and record the job, its items and their outbox messages in one transaction."""
+    spec = parse_spec(raw_spec)
+    model = resolve_model(settings, spec.model)
+    if spec.category not in model.class_names:
+        raise SpecError("category", f"{spec.category!r} is not a class of model {model.name}@{model.version} "
+                                    f"(allowed: {', '.join(model.class_names)})")
+    plans = plan_items(spec, model.class_names.index(spec.category))
+    if len(plans) > settings.max_items_per_job:
+        raise SpecError("images_per_item", f"{len(plans)} work items is over the limit of "
+                                           f"{settings.max_items_per_job}: raise images_per_item")
+    job = Job(kind=spec.kind, priority=spec.priority, spec=spec.model_dump(mode="json"),
+              model_name=model.name, model_version=model.version, model_sha256=model.sha256,
+              model_uri=model.uri, total_items=len(plans), total_images=spec.count)
+    with sf.begin() as s:
+        s.add(job)
+        job.items = [WorkItem(index=i, params=p) for i, p in enumerate(plans)]
+        s.flush()
+        s.add_all(OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id, "priority": spec.priority})
+                  for it in job.items)
+    return job
+
+
+def get_job(sf: sessionmaker[Session], job_id: str) -> Job:
+    with sf() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job {job_id!r}")
+        return job
+
+
+def list_jobs(sf: sessionmaker[Session], status: str | None = None, kind: str | None = None,
+              limit: int = 50) -> list[Job]:
+    q = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
+    if status:
+        q = q.where(Job.status == status)
+    if kind:
+        q = q.where(Job.kind == kind)
+    with sf() as s:
+        return list(s.scalars(q))
+
+
+def job_assets(sf: sessionmaker[Session], job_id: str) -> list[Asset]:
+    with sf() as s:
+        return list(s.scalars(select(Asset).where(Asset.job_id == job_id).order_by(Asset.key)))
+
+
+def done_images(sf: sessionmaker[Session], job_id: str) -> int:
+    with sf() as s:
+        return s.scalar(select(func.count()).select_from(Asset).where(Asset.job_id == job_id)) or 0
+
+
+def failed_items(sf: sessionmaker[Session], job_id: str) -> list[WorkItem]:
+    with sf() as s:
+        q = select(WorkItem).where(WorkItem.job_id == job_id, WorkItem.state == ItemState.failed.value)
+        return list(s.scalars(q.order_by(WorkItem.index)))
+
+
+def cancel_job(sf: sessionmaker[Session], job_id: str) -> Job:
+    """Cancel queued and running work; idempotent. Running workers are fenced out at their next write."""
+    now = utcnow()
+    with sf.begin() as s:
+        if s.get(Job, job_id) is None:
+            raise JobNotFound(f"no job {job_id!r}")
+        done = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB))
+                         .values(status=JobStatus.cancelled.value, finished_at=now)).rowcount
+        if done:
+            s.execute(update(WorkItem)
+                      .where(WorkItem.job_id == job_id,
+                             WorkItem.state.in_((ItemState.queued.value, ItemState.running.value)))
+                      .values(state=ItemState.cancelled.value, lease_until=None))
+    return get_job(sf, job_id)
+
+
+# ---------------------------------------------------------------- worker side
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's lease on one work item; ``attempt`` is the fencing token."""
+
+    item_id: int
+    attempt: int
+    job_id: str
+    index: int
+    params: dict
+    spec: dict
+    model_uri: str
+    model_sha256: str
+    model_name: str
+    model_version: str
+
+
+def _fenced(claim: Claim):
+    return (WorkItem.id == claim.item_id, WorkItem.attempt == claim.attempt,
+            WorkItem.state == ItemState.running.value)
+
+
+def claim_item(sf: sessionmaker[Session], item_id: int, worker: str, lease_seconds: int) -> Claim | None:
+    """Lease a queued item (or one whose lease expired); None if it is not ours to run."""
+    now = utcnow()
+    claimable = (WorkItem.state == ItemState.queued.value) | (
+        (WorkItem.state == ItemState.running.value) & (WorkItem.lease_until < now))
+    with sf.begin() as s:
+        attempt = s.execute(
+            update(WorkItem).where(WorkItem.id == item_id, claimable)
+            .values(state=ItemState.running.value, attempt=WorkItem.attempt + 1,
+                    lease_until=now + timedelta(seconds=lease_seconds), worker=worker[:200])
+            .returning(WorkItem.attempt)).scalar()
+        if attempt is None:
+            return None
+        item = s.get(WorkItem, item_id)
+        job = s.get(Job, item.job_id)
+        s.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.queued.value)
+                  .values(status=JobStatus.running.value, started_at=now))
+        return Claim(item_id=item_id, attempt=attempt, job_id=job.id, index=item.index, params=item.params,
+                     spec=job.spec, model_uri=job.model_uri, model_sha256=job.model_sha256,
+                     model_name=job.model_name, model_version=job.model_version)
+
+
+def stored_keys(sf: sessionmaker[Session], claim: Claim) -> set[str]:
+    """Keys an earlier attempt of this item already recorded (a retry skips them)."""
+    with sf() as s:
+        return set(s.scalars(select(Asset.key).where(Asset.item_id == claim.item_id)))
+
+
+def record_assets(sf: sessionmaker[Session], claim: Claim, assets: list[dict], lease_seconds: int) -> bool:
+    """Record stored objects and extend the lease; False (and nothing written) if fenced out."""
+    with sf.begin() as s:
+        ok = s.execute(update(WorkItem).where(*_fenced(claim))
+                       .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))).rowcount
+        if not ok:
+            return False
+        known = set(s.scalars(select(Asset.key).where(Asset.key.in_([a["key"] for a in assets]))))
+        s.add_all(Asset(job_id=claim.job_id, item_id=claim.item_id, **a) for a in assets if a["key"] not in known)
+        s.flush()
+        count = select(func.count()).select_from(Asset).where(Asset.item_id == claim.item_id).scalar_subquery()
+        s.execute(update(WorkItem).where(WorkItem.id == claim.item_id).values(done_images=count))
+    return True
+
+
+def _close_item(sf: sessionmaker[Session], claim: Claim, values: dict, counter) -> bool | None:
+    """Move a claimed item to a terminal state; True if that made the whole job complete, None if fenced."""
+    with sf.begin() as s:
+        if not s.execute(update(WorkItem).where(*_fenced(claim)).values(lease_until=None, **values)).rowcount:
+            return None
+        row = s.execute(update(Job).where(Job.id == claim.job_id).values({counter: counter + 1})
+                        .returning(Job.done_items, Job.failed_items, Job.total_items)).one()
+        return row.done_items + row.failed_items == row.total_items
+
+
+def complete_item(sf: sessionmaker[Session], claim: Claim) -> bool | None:
+    return _close_item(sf, claim, {"state": ItemState.succeeded.value}, Job.done_items)
+
+
+def fail_item(sf: sessionmaker[Session], claim: Claim, code: str, message: str) -> bool | None:
+    values = {"state": ItemState.failed.value, "error_code": code, "error_message": message[:2000]}
+    return _close_item(sf, claim, values, Job.failed_items)
+
+
+def final_status(done: int, failed: int) -> JobStatus:
+    if failed == 0:
+        return JobStatus.succeeded
+    return JobStatus.failed if done == 0 else JobStatus.partially_failed
+
+
+def finish_job(sf: sessionmaker[Session], job_id: str, manifest_key: str | None) -> JobStatus:
+    """Set the job's final state from its items' counts (after its manifest is written)."""
+    with sf.begin() as s:
+        job = s.get(Job, job_id)
+        status = final_status(job.done_items, job.failed_items)
+        values: dict = {"status": status.value, "finished_at": utcnow(), "manifest_key": manifest_key}
+        if status is not JobStatus.succeeded:
+            values |= {"error_code": "items_failed",
+                       "error_message": f"{job.failed_items} of {job.total_items} work items failed: "
+                                        f"see `assetgen jobs show {job_id}`"}
+        s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB)).values(**values))
+    return status
+

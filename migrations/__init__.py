@@ -1,0 +1,1 @@
+"""Alembic migrations; ``target_metadata`` comes from ``jobs.models``."""

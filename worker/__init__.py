@@ -1,0 +1,1 @@
+"""Workers: the Celery app factory and thin tasks, the generation pipeline, rendering, storage."""

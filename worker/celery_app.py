@@ -1,0 +1,70 @@
+"""The Celery app factory and its thin tasks.
+
+Tasks take ids, load state from SQL and call the pipeline. Messages are JSON
+only; tasks are acknowledged late and rejected (redelivered) when the worker
+process dies; each process prefetches one message.
+"""
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+from jobs.settings import Settings
+
+RUN_ITEM_TASK = "assetgen.run_item"
+
+
+def broker_options(settings: Settings) -> dict:
+    if settings.celery_broker_url().startswith("sqla+"):
+        return {}  # kombu passes these to create_engine; its poll interval stays at 1 s
+    # Longer than any task may run, so Redis does not redeliver work that is still in progress.
+    return {"visibility_timeout": 2 * 3600}
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("assetgen", broker=settings.celery_broker_url(), set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        task_time_limit=3600,
+        task_default_queue=settings.queue,
+        broker_transport_options=broker_options(settings),
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=5,
+        worker_hijack_root_logger=False,
+    )
+    state: dict = {}
+
+    def pipeline():
+        # Built lazily in each worker process (after fork): own DB pool, own store, own models.
+        if state.get("pid") != os.getpid():
+            from worker.runner import create_pipeline
+
+            state.update(pid=os.getpid(), pipeline=create_pipeline(settings))
+        return state["pipeline"]
+
+    @app.task(name=RUN_ITEM_TASK)
+    def run_item(item_id: int) -> str:
+        return pipeline().run_item(int(item_id))
+
+    return app
+
+
+def create_publisher(app: Celery, settings: Settings):
+    """The outbox relay's publish function: one Celery message per work item."""
+    retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+    def publish(topic: str, payload: dict) -> None:
+        if topic != "run_item":
+            raise ValueError(f"unknown outbox topic {topic!r}")
+        app.send_task(RUN_ITEM_TASK, args=[payload["item_id"]], queue=settings.queue,
+                      retry=True, retry_policy=retry_policy)
+
+    return publish

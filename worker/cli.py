@@ -1,0 +1,34 @@
+"""`assetgen worker`: a Celery worker running the generation pipeline."""
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Worker processes [ASSETGEN_WORKER_CONCURRENCY].")
+@click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True,
+              help="prefork: a child process per slot (a killed child's task is redelivered).")
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.option("--name", help="Worker node name (default: assetgen-<pid>@<host>).")
+@click.pass_obj
+def worker(app, concurrency, pool, loglevel, name):
+    """Run a Celery worker that generates, stores and records images.
+
+    Refuses to start against an un-migrated database. Publishes any outbox
+    messages left unsent (e.g. submitted while the broker was down) first.
+    """
+    from worker.celery_app import create_celery
+
+    settings = app.settings
+    app.session_factory()  # exits with the `assetgen db upgrade` message if the schema is behind
+    sent = app.relay()
+    if sent:
+        click.echo(f"published {sent} pending outbox message(s)", err=True)
+    celery = create_celery(settings)
+    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            f"--hostname={name or f'assetgen-{os.getpid()}@%h'}", f"--queues={settings.queue}",
+            "--without-gossip", "--without-mingle"]
+    celery.worker_main(argv)
