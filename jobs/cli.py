@@ -136,7 +136,7 @@ def submit(app: AppContext, spec_file, category, count, fmt, model, seed, images
     app.relay()
     click.echo(json.dumps(job_summary(job), indent=1) if as_json else job.id)
     if wait:
-        sys.exit(wait_for(app, job.id, timeout=None))
+        sys.exit(exit_code(wait_for(app, [job.id], timeout=None)))
 
 
 @main.group()
@@ -190,37 +190,44 @@ def jobs_cancel(app: AppContext, job_id):
     click.echo(f"{job.id} {job.status}")
 
 
-def wait_for(app: AppContext, job_id: str, timeout: float | None, poll: float = 0.25) -> int:
-    """Poll SQL with a progress bar until the job is terminal; exit code 0 only for success."""
+def wait_for(app: AppContext, job_ids: list[str], timeout: float | None, poll: float = 0.25) -> list[str]:
+    """Poll SQL with one progress bar until every job is terminal; return their final states."""
     from tqdm import tqdm
 
     sf = app.session_factory()
-    job = service.get_job(sf, job_id)
+    total = sum(service.get_job(sf, j).total_images for j in job_ids)
     deadline = None if timeout is None else time.monotonic() + timeout
-    with tqdm(total=job.total_images, unit="img", desc=job_id[:8], file=sys.stderr) as bar:
+    with tqdm(total=total, unit="img", desc="generating", file=sys.stderr) as bar:
         while True:
-            job = service.get_job(sf, job_id)
-            bar.update(service.done_images(sf, job_id) - bar.n)
-            bar.set_postfix_str(job.status)
-            if JobStatus(job.status) in TERMINAL_JOB:
+            jobs = [service.get_job(sf, j) for j in job_ids]
+            bar.update(sum(service.done_images(sf, j) for j in job_ids) - bar.n)
+            active = [j for j in jobs if JobStatus(j.status) not in TERMINAL_JOB]
+            bar.set_postfix_str(f"{len(jobs) - len(active)}/{len(jobs)} jobs done")
+            if not active or (deadline is not None and time.monotonic() > deadline):
                 break
-            if deadline is not None and time.monotonic() > deadline:
-                bar.close()
-                click.echo(f"timed out after {timeout}s; job {job_id} is {job.status}", err=True)
-                return 3
             time.sleep(poll)
-    click.echo(f"{job_id} {job.status}" + (f": {job.error_message}" if job.error_message else ""))
-    return 0 if job.status == JobStatus.succeeded.value else 1
+    for j in jobs:
+        click.echo(f"{j.id} {j.status}" + (f": {j.error_message}" if j.error_message else ""))
+    if active:
+        click.echo(f"timed out after {timeout}s with {len(active)} job(s) unfinished", err=True)
+    return [j.status for j in jobs]
+
+
+def exit_code(states: list[str]) -> int:
+    """0 when every job succeeded, 3 when one is unfinished (timeout), else 1."""
+    if any(JobStatus(s) not in TERMINAL_JOB for s in states):
+        return 3
+    return 0 if all(s == JobStatus.succeeded.value for s in states) else 1
 
 
 @jobs.command("wait")
-@click.argument("job_id")
+@click.argument("job_ids", nargs=-1, required=True)
 @click.option("--timeout", type=float, help="Give up after this many seconds (exit 3).")
 @pass_app
-def jobs_wait(app: AppContext, job_id, timeout):
-    """Wait for a job with a progress bar; exit 0 if it succeeded, 1 otherwise."""
+def jobs_wait(app: AppContext, job_ids, timeout):
+    """Wait for jobs with a progress bar; exit 0 if all succeeded, 1 if one did not, 3 on timeout."""
     try:
-        sys.exit(wait_for(app, job_id, timeout))
+        sys.exit(exit_code(wait_for(app, list(job_ids), timeout)))
     except service.JobNotFound as exc:
         raise click.ClickException(str(exc)) from None
 

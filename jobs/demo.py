@@ -50,7 +50,7 @@ def demo(out: Path, count: int, timeout: float):
     Celery worker process (serverless SQLite broker), waits for the jobs, and
     writes the images, their manifests and a browsable index.html.
     """
-    from jobs.cli import AppContext, wait_for
+    from jobs.cli import AppContext, exit_code, wait_for
     from jobs.db import upgrade
     from jobs.model_registry import resolve_model
     from jobs import service
@@ -73,15 +73,15 @@ def demo(out: Path, count: int, timeout: float):
     log_path = home / "worker.log"
     proc = start_worker(home, log_path)
     try:
-        codes = [wait_for(app, job_id, timeout=timeout) for job_id in job_ids]
+        states = wait_for(app, job_ids, timeout=timeout)
     finally:
         stop_worker(proc)
     elapsed = time.monotonic() - started
     bucket = Path(settings.bucket_url())
     index = write_contact_sheet(bucket, job_ids, home)
-    click.echo(f"\n{sum(c == 0 for c in codes)}/{len(job_ids)} jobs succeeded, "
+    click.echo(f"\n{states.count('succeeded')}/{len(job_ids)} jobs succeeded, "
                f"{len(job_ids) * count} images in {elapsed:.1f}s")
     click.echo(f"contact sheet: {index}\nbucket:        {bucket}\ndatabase:      {settings.db_url()}\n"
                f"worker log:    {log_path}")
-    if any(codes):
-        raise SystemExit(1)
+    if exit_code(states):
+        raise SystemExit(exit_code(states))

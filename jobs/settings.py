@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     home: Path = Path(".assetgen")
     # SQLAlchemy URL; default sqlite:///<home>/assetgen.db.
     database_url: str | None = None
-    # Celery broker URL; default sqla+sqlite:///<home>/broker.db (no server needed).
+    # Celery broker URL; default: kombu's SQLAlchemy transport on <home>/broker.db (no server needed).
     broker_url: str | None = None
     # Bucket: s3://bucket/prefix, or a local folder (path or file:// URL); default <home>/bucket.
     storage_url: str | None = None
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.resolved_home() / 'assetgen.db'}"
 
     def celery_broker_url(self) -> str:
-        return self.broker_url or f"sqla+sqlite:///{self.resolved_home() / 'broker.db'}"
+        return self.broker_url or f"assetgen-sqla+sqlite:///{self.resolved_home() / 'broker.db'}"
 
     def bucket_url(self) -> str:
         return self.storage_url or str(self.resolved_home() / "bucket")

@@ -11,18 +11,20 @@ import os
 from celery import Celery
 
 from jobs.settings import Settings
+from worker.sqla_transport import register as register_sqla_transport
 
 RUN_ITEM_TASK = "assetgen.run_item"
 
 
 def broker_options(settings: Settings) -> dict:
-    if settings.celery_broker_url().startswith("sqla+"):
+    if "sqla+" in settings.celery_broker_url():
         return {}  # kombu passes these to create_engine; its poll interval stays at 1 s
     # Longer than any task may run, so Redis does not redeliver work that is still in progress.
     return {"visibility_timeout": 2 * 3600}
 
 
 def create_celery(settings: Settings) -> Celery:
+    register_sqla_transport()
     app = Celery("assetgen", broker=settings.celery_broker_url(), set_as_current=False)
     app.conf.update(
         task_serializer="json",
