@@ -15,6 +15,7 @@ MAX_IMAGES_PER_ITEM = 1_024
 MAX_SPEC_BYTES = 1_000_000
 FORMATS = ("png", "jpeg", "webp")
 PRIORITIES = ("urgent", "normal", "bulk")
+KINDS = ("generate",)
 
 
 class SpecError(ValueError):
@@ -51,7 +52,8 @@ _adapter = TypeAdapter(JobSpec)
 
 def _describe(err: ValidationError) -> SpecError:
     first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "spec"
+    loc = first["loc"][1:] if first["loc"] and first["loc"][0] in KINDS else first["loc"]  # drop the union tag
+    field = ".".join(str(p) for p in loc) or "spec"
     value = first.get("input")
     shown = json.dumps(value)[:80] if not isinstance(value, dict) else "{...}"
     return SpecError(field, f"{first['msg']} (got {shown})")

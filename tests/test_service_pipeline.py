@@ -1,0 +1,104 @@
+"""Service and pipeline behaviour in-process on SQLite + a local bucket: leases and fencing,
+cancellation, determinism, and a model that changed under a job."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from jobs import service
+from jobs.models import Asset
+from tests.checks import assert_job_consistent
+from worker.model_cache import ModelCache
+from worker.runner import Pipeline
+
+
+@pytest.fixture
+def env(embedded_env, app_for):
+    settings, sf, store = app_for(embedded_env)
+    return settings, sf, store, Pipeline(settings, sf, store, ModelCache())
+
+
+def run_all(pipeline: Pipeline, job_id: str) -> list[str]:
+    job = service.get_job(pipeline.sf, job_id)
+    with pipeline.sf() as s:
+        items = [it.id for it in s.get(type(job), job_id).items]
+    return [pipeline.run_item(i) for i in items]
+
+
+def test_pipeline_in_process(env):
+    settings, sf, store, pipeline = env
+    job = service.submit(sf, settings, {"category": "coat", "count": 10, "images_per_item": 4, "format": "webp"})
+    assert run_all(pipeline, job.id) == ["succeeded"] * 3
+    assert_job_consistent(sf, store, job.id, 10)
+    assert run_all(pipeline, job.id) == ["not-claimable"] * 3  # a duplicate delivery does nothing
+
+
+def test_same_spec_same_bytes(env, embedded_env, app_for, tmp_path):
+    settings, sf, store, pipeline = env
+    spec = {"category": "sneaker", "count": 6, "images_per_item": 4, "seed": 42}
+    digests = []
+    for _ in range(2):
+        job = service.submit(sf, settings, spec)
+        run_all(pipeline, job.id)
+        digests.append([a.sha256 for a in service.job_assets(sf, job.id)])
+    assert digests[0] == digests[1] and len(set(digests[0])) == 6
+    other = service.submit(sf, settings, {**spec, "seed": 43})
+    run_all(pipeline, other.id)
+    assert not set(digests[0]) & {a.sha256 for a in service.job_assets(sf, other.id)}
+
+
+def test_stale_attempt_writes_nothing(env):
+    settings, sf, store, pipeline = env
+    job = service.submit(sf, settings, {"category": "bag", "count": 2})
+    item_id = job.items[0].id
+    stale = service.claim_item(sf, item_id, "w1", lease_seconds=-1)  # a lease that has already expired
+    assert service.claim_item(sf, item_id, "w2", lease_seconds=600).attempt == stale.attempt + 1
+    assert service.claim_item(sf, item_id, "w3", lease_seconds=600) is None  # live lease: not claimable
+    asset = {"key": "jobs/x/00000.png", "sha256": "0" * 64, "bytes": 1, "width": 1, "height": 1, "seed": 1,
+             "category": "bag", "content_type": "image/png"}
+    assert service.record_assets(sf, stale, [asset], 600) is False
+    assert service.complete_item(sf, stale) is None
+    with sf() as s:
+        assert s.scalar(select(func.count()).select_from(Asset)) == 0
+    assert service.get_job(sf, job.id).done_items == 0
+
+
+def test_cancel_stops_work_and_is_idempotent(env):
+    settings, sf, store, pipeline = env
+    job = service.submit(sf, settings, {"category": "bag", "count": 8, "images_per_item": 4})
+    running = service.claim_item(sf, job.items[0].id, "w1", 600)
+    assert service.cancel_job(sf, job.id).status == "cancelled"
+    assert service.cancel_job(sf, job.id).status == "cancelled"
+    assert pipeline.run_item(job.items[1].id) == "not-claimable"
+    assert service.record_assets(sf, running, [], 600) is False  # the running worker is fenced out
+    assert store.list() == []
+    with pytest.raises(service.JobNotFound):
+        service.cancel_job(sf, "no-such-job")
+
+
+def test_model_changed_after_submit_fails_the_job_with_a_reason(env, tiny_model, tmp_path):
+    settings, sf, store, pipeline = env
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    job = service.submit(sf, settings, {"category": "bag", "count": 2, "model": str(model)})
+    weights = model / "generator.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    assert run_all(pipeline, job.id) == ["failed"]
+    job = service.get_job(sf, job.id)
+    assert job.status == "failed" and job.error_code == "items_failed"
+    failed = service.failed_items(sf, job.id)
+    assert failed[0].error_code == "model_invalid" and "sha256" in failed[0].error_message
+    manifest = json.loads(store.get(f"jobs/{job.id}/manifest.json"))
+    assert manifest["status"] == "failed" and manifest["assets"] == []
+    assert manifest["failed_items"][0]["error_code"] == "model_invalid"
+
+
+def test_final_status_from_counts():
+    assert service.final_status(3, 0).value == "succeeded"
+    assert service.final_status(2, 1).value == "partially_failed"
+    assert service.final_status(0, 3).value == "failed"

@@ -1,0 +1,43 @@
+"""Both stores honour one contract: no overwrite, identical content counts as done, metadata kept."""
+from __future__ import annotations
+
+import pytest
+
+from worker.storage import LocalStore, ObjectConflict, S3Store, create_s3_client
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return LocalStore(tmp_path / "bucket")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = request.getfixturevalue("bucket")
+    return S3Store(create_s3_client(endpoint, "us-east-1"), bucket, "some/prefix")
+
+
+def test_put_new_never_overwrites(store):
+    first = store.put_new("jobs/a/00000.png", b"one", "image/png", {"seed": "1"})
+    again = store.put_new("jobs/a/00000.png", b"one", "image/png", {"seed": "1"})
+    assert first.created and not again.created and first.sha256 == again.sha256
+    with pytest.raises(ObjectConflict):
+        store.put_new("jobs/a/00000.png", b"two", "image/png", {"seed": "2"})
+    assert store.get("jobs/a/00000.png") == b"one"
+
+
+def test_metadata_listing_and_replace(store):
+    store.put_new("jobs/a/1.png", b"x", "image/png", {"synthetic": "true"})
+    store.put_new("jobs/b/1.png", b"y", "image/png", {})
+    store.replace("jobs/a/manifest.json", b"{}", "application/json")
+    store.replace("jobs/a/manifest.json", b'{"v": 2}', "application/json")
+    assert store.get("jobs/a/manifest.json") == b'{"v": 2}'
+    assert store.list("jobs/a/") == ["jobs/a/1.png", "jobs/a/manifest.json"]
+    head = store.head("jobs/a/1.png")
+    assert head["synthetic"] == "true" and head["content-type"] == "image/png" and len(head["sha256"]) == 64
+    assert store.head("jobs/a/missing.png") is None
+
+
+def test_local_store_rejects_keys_outside_the_bucket(tmp_path):
+    store = LocalStore(tmp_path / "bucket")
+    for key in ("../x", "jobs/../../x", ".meta/x"):
+        with pytest.raises(ValueError, match="escapes the bucket"):
+            store.put_new(key, b"x", "image/png", {})
