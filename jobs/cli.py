@@ -233,15 +233,12 @@ def jobs_wait(app: AppContext, job_ids, timeout):
 
 
 def register_commands() -> None:
+    from gan.cli import bench_gan_command, evaluate_command, generate_command, train_command
     from jobs.demo import demo
     from worker.cli import worker
 
     main.add_command(worker)
     main.add_command(demo)
-    try:
-        from gan.cli import bench_gan_command, evaluate_command, generate_command, train_command
-    except ImportError:  # TEMP while gan/cli.py is written
-        return
     main.add_command(train_command, "train")
     main.add_command(generate_command, "generate")
     main.add_command(evaluate_command, "evaluate")
