@@ -1,0 +1,217 @@
+"""Click commands of the gan package; the top-level `assetgen` group mounts them."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from gan.checkpoint import CheckpointError, default_model_path
+
+
+def resolve_model(model: str, resolver=None) -> Path:
+    """`default`, a checkpoint path, or (through `resolver`) a published model name."""
+    if model == "default":
+        return default_model_path()
+    path = Path(model)
+    if path.exists():
+        return path
+    if resolver is not None:
+        return Path(resolver(model))
+    raise click.BadParameter(f"{model!r}: no such checkpoint folder or file (or use 'default')", param_hint="--model")
+
+
+@click.command("train")
+@click.option("--data", "source", required=True, help="fashion-mnist, a Fashion-MNIST folder, a folder per category, or a catalogue CSV.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, samples, metrics).")
+@click.option("--epochs", type=float, default=None, help="Passes over the data (default 10 unless --max-minutes is given).")
+@click.option("--max-minutes", type=float, default=None, help="Stop after this much wall time (checkpoint saved).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--image-size", type=click.Choice(["32", "64", "128"]), default="32", show_default=True)
+@click.option("--channels", type=click.Choice(["auto", "1", "3"]), default="auto", show_default=True,
+              help="auto: 1 for Fashion-MNIST, 3 for photos.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--g-width", type=int, default=32, show_default=True, help="Generator channels at full resolution.")
+@click.option("--d-width", type=int, default=32, show_default=True, help="Discriminator channels at full resolution.")
+@click.option("--lr-g", type=float, default=2e-4, show_default=True, help="Generator Adam learning rate.")
+@click.option("--lr-d", type=float, default=4e-4, show_default=True, help="Discriminator Adam learning rate (TTUR: faster).")
+@click.option("--augment", default="auto", show_default=True, help="DiffAugment: auto, off, or e.g. color,translation,cutout.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
+@click.option("--sample-every", type=int, default=500, show_default=True, help="Steps between sample grids and checkpoints.")
+@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from RUN_DIR's last train state.")
+def train_command(source, out_dir, epochs, max_minutes, device, image_size, channels, seed, batch_size,
+                  g_width, d_width, lr_g, lr_d, augment, threads, sample_every, resume):
+    """Train the conditional GAN on SOURCE into RUN_DIR."""
+    from tqdm import tqdm
+
+    from gan.config import ModelConfig, TrainConfig
+    from gan.data import DataError, load_source
+    from gan.train import train
+
+    try:
+        data = load_source(source, int(image_size), None if channels == "auto" else int(channels))
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path, reason in data.skipped:
+        click.echo(f"skipped unreadable image {path}: {reason}", err=True)
+    try:
+        model = ModelConfig(image_size=int(image_size), channels=data.channels, num_classes=len(data.class_names),
+                            g_width=g_width, d_width=d_width)
+        cfg = TrainConfig(model=model, batch_size=batch_size, epochs=epochs or (1e6 if max_minutes else 10.0),
+                          max_minutes=max_minutes, seed=seed, device=device, augment=augment, lr_g=lr_g, lr_d=lr_d,
+                          num_threads=threads, sample_every=sample_every)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(data)} images, {len(data.class_names)} classes: {', '.join(data.class_names)}", err=True)
+    bar = tqdm(unit="img", dynamic_ncols=True, smoothing=0.05)
+
+    def progress(info: dict) -> None:
+        bar.total = info["total_steps"] * info["images"] if epochs or not max_minutes else None
+        bar.update(info["images"])
+        bar.set_postfix(step=info["step"], D=f"{info['loss_d']:.3f}", G=f"{info['loss_g']:.3f}")
+
+    try:
+        out = train(cfg, data, out_dir, on_progress=progress, resume=resume)
+    except (CheckpointError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    click.echo(f"checkpoint: {out}/generator.safetensors  samples: {out}/samples.png")
+
+
+def _load(model: str, resolver=None):
+    from gan.checkpoint import load_generator
+
+    path = resolve_model(model, resolver)
+    try:
+        return (*load_generator(path), path)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def write_pngs(images, out_dir: Path, start: int = 0) -> list[Path]:
+    """uint8 (N, H, W, C) -> out_dir/<nnnnn>.png, numbered from `start`."""
+    from PIL import Image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, img in enumerate(images.numpy()):
+        path = out_dir / f"{start + i:05d}.png"
+        Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).save(path)
+        paths.append(path)
+    return paths
+
+
+def make_generate_command(resolver=None) -> click.Command:
+    """`generate`; `resolver(name) -> path` lets the caller add published model names."""
+
+    @click.command("generate")
+    @click.option("--model", "model", default="default", show_default=True, help="Checkpoint path, 'default', or a published name.")
+    @click.option("--category", required=True, help="Class name, e.g. sneaker.")
+    @click.option("--count", type=click.IntRange(1, 100_000), default=16, show_default=True)
+    @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+                  help="Image i uses seed S+i: the same seed always gives the same image.")
+    @click.option("--truncation", type=click.FloatRange(min=0.0, min_open=True), default=None,
+                  help="Truncation trick threshold (e.g. 1.0); off by default.")
+    @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+    def generate_command(model, category, count, seed, truncation, out_dir):
+        """Write COUNT images of CATEGORY to OUT/<category>/<nnnnn>.png at native resolution."""
+        from gan.sampling import MAX_SEED, sample
+
+        generator, meta, _ = _load(model, resolver)
+        names = meta["class_names"]
+        if category not in names:
+            raise click.BadParameter(f"{category!r} is not a class of this model; allowed: {', '.join(names)}",
+                                     param_hint="--category")
+        if seed + count - 1 > MAX_SEED:
+            raise click.BadParameter(f"seed + count - 1 must be <= {MAX_SEED}", param_hint="--seed")
+        images = sample(generator, [names.index(category)] * count, range(seed, seed + count), truncation)
+        paths = write_pngs(images, Path(out_dir) / category)
+        click.echo(f"wrote {len(paths)} images to {Path(out_dir) / category}")
+
+    return generate_command
+
+
+def make_evaluate_command(resolver=None) -> click.Command:
+    @click.command("evaluate")
+    @click.option("--model", "model", default="default", show_default=True)
+    @click.option("--data", "source", default="fashion-mnist", show_default=True)
+    @click.option("--per-class", type=click.IntRange(2, 100_000), default=1000, show_default=True,
+                  help="Generated images per class (and real train images per class for the floor).")
+    @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR",
+                  help="Where the evaluation classifier is cached (default ~/.cache/assetgen).")
+    @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+    @click.option("--write/--no-write", default=True, show_default=True,
+                  help="Store the numbers in the checkpoint's JSON (weights and their sha256 unchanged).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+    def evaluate_command(model, source, per_class, cache_dir, threads, write, as_json):
+        """Score a generator: class consistency, Frechet distance, precision/recall vs. real floor."""
+        import torch
+
+        from gan.checkpoint import update_meta
+        from gan.data import DataError
+        from gan.evaluate import evaluate, headline
+
+        if threads:
+            torch.set_num_threads(threads)
+        generator, meta, path = _load(model, resolver)
+        try:
+            result = evaluate(generator, meta, source, per_class, cache_dir)
+        except (DataError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if write:
+            update_meta(path, metrics={"evaluation": result})
+        click.echo(json.dumps(result, indent=2) if as_json else "\n".join(headline(result)))
+
+    return evaluate_command
+
+
+def make_bench_gan_command(resolver=None) -> click.Command:
+    @click.command("gan")
+    @click.option("--model", "model", default="default", show_default=True)
+    @click.option("--data", "source", default="fashion-mnist", show_default=True)
+    @click.option("--epochs", type=float, default=None, help="Baseline epochs (default: the model's own).")
+    @click.option("--per-class", type=click.IntRange(2, 100_000), default=1000, show_default=True)
+    @click.option("--out", "out_dir", default="bench_out/gan", show_default=True, type=click.Path(file_okay=False))
+    @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR")
+    @click.option("--threads", type=int, default=None)
+    @click.option("--json", "as_json", is_flag=True, help="Print the full JSON (always written to OUT/bench_gan.json).")
+    def bench_gan_command(model, source, epochs, per_class, out_dir, cache_dir, threads, as_json):
+        """Our model vs. the classic DCGAN recipe trained for the same epochs (JSON + PNG)."""
+        import torch
+        from tqdm import tqdm
+
+        from gan.bench import bench_gan
+
+        if threads:
+            torch.set_num_threads(threads)
+        path = resolve_model(model, resolver)
+        bar = tqdm(desc="classic DCGAN", unit="step", dynamic_ncols=True)
+
+        def progress(info):
+            bar.total = info["total_steps"]
+            bar.update(1)
+
+        try:
+            result = bench_gan(path, source, epochs, out_dir, per_class, cache_dir, on_progress=progress)
+        except CheckpointError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            bar.close()
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+        else:
+            o, c = result["ours"], result["classic_dcgan"]
+            click.echo(f"Frechet distance: ours {o['frechet_distance']:.3f}  classic {c['frechet_distance']:.3f}  "
+                       f"ratio {result['frechet_ratio_classic_over_ours']:.2f}")
+            click.echo(f"class consistency: ours {o['class_consistency']:.4f}  classic n/a (unconditional)")
+            click.echo(f"targets: {result['targets']}  ->  {result['grid_png']}")
+
+    return bench_gan_command
+
+
+generate_command = make_generate_command()
+evaluate_command = make_evaluate_command()
+bench_gan_command = make_bench_gan_command()

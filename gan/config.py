@@ -1,0 +1,118 @@
+"""Configuration of the GAN as frozen dataclasses (saved in every checkpoint and run folder)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+SUPPORTED_SIZES = (32, 64, 128)
+SUPPORTED_CHANNELS = (1, 3)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the conditional generator/discriminator pair."""
+
+    image_size: int = 32  # square side in pixels; one of SUPPORTED_SIZES
+    channels: int = 1  # 1 = grayscale, 3 = RGB
+    num_classes: int = 10  # number of categories the generator is conditioned on
+    z_dim: int = 128  # latent size (SNGAN / BigGAN use 128)
+    g_width: int = 32  # generator channels at full resolution; x2 per halving of resolution
+    d_width: int = 32  # discriminator channels at full resolution; x2 per halving
+    max_width: int = 256  # cap on channels per layer (keeps 64/128 px models CPU-sized)
+
+    def __post_init__(self) -> None:
+        if self.image_size not in SUPPORTED_SIZES:
+            raise ValueError(f"image_size={self.image_size}: allowed {SUPPORTED_SIZES}")
+        if self.channels not in SUPPORTED_CHANNELS:
+            raise ValueError(f"channels={self.channels}: allowed {SUPPORTED_CHANNELS}")
+        if self.num_classes < 1:
+            raise ValueError(f"num_classes={self.num_classes}: must be >= 1")
+        for name in ("z_dim", "g_width", "d_width", "max_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model config fields {unknown}; allowed {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    batch_size: int = 64
+    # TTUR (Heusel et al. 2017, "GANs trained by a two time-scale update rule"): D learns
+    # 2x faster than G. Momentum betas of DCGAN (Radford et al. 2016): SAGAN's 1e-4/4e-4 with
+    # beta1=0 learned too slowly for a ~1 hour CPU budget (blobs after 1 epoch).
+    lr_g: float = 2e-4
+    lr_d: float = 4e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1  # discriminator updates per generator update (TTUR makes 1 enough)
+    # EMA of G weights used for all sampling (Yazici et al. 2019, "The unusual effectiveness
+    # of averaging in GAN training"; BigGAN). Half-life ~ 0.69/(1-decay) steps.
+    ema_decay: float = 0.999
+    ema_start: int = 1000  # steps before the EMA starts averaging (before: plain copy)
+    # DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
+    # Training"): "auto" = on when the dataset has fewer than `augment_below` images.
+    augment: str = "auto"  # "auto", "off", or a comma list of color,translation,cutout
+    augment_below: int = 10_000
+    epochs: float = 10.0  # stop after this many passes over the data (fractions allowed)
+    max_minutes: float | None = None  # also stop after this much wall time in this invocation
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast on CUDA only (CPU runs in fp32 for determinism)
+    num_threads: int | None = None  # torch CPU threads; None = leave torch's default
+    sample_every: int = 500  # steps between sample grids / checkpoints
+    log_every: int = 50  # steps between metrics.jsonl lines
+    grid_per_class: int = 10  # images per row (one row per class) in the sample grid
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size={self.batch_size}: must be >= 2")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device={self.device!r}: allowed auto, cpu, cuda")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
+        if self.epochs <= 0:
+            raise ValueError(f"epochs={self.epochs}: must be > 0")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes={self.max_minutes}: must be > 0")
+        parse_augment(self.augment)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        data = dict(data)
+        model = ModelConfig.from_dict(data.pop("model", {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown train config fields {unknown}")
+        return cls(model=model, **data)
+
+
+AUGMENT_OPS = ("color", "translation", "cutout")
+
+
+def parse_augment(policy: str) -> tuple[str, ...] | None:
+    """Return the ops of a policy, () for off, None for "auto"."""
+    if policy == "auto":
+        return None
+    if policy in ("off", ""):
+        return ()
+    ops = tuple(p.strip() for p in policy.split(",") if p.strip())
+    bad = [p for p in ops if p not in AUGMENT_OPS]
+    if bad:
+        raise ValueError(f"augment={policy!r}: unknown ops {bad}; allowed auto, off or {AUGMENT_OPS}")
+    return ops

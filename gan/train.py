@@ -1,0 +1,259 @@
+"""The training loop: hinge-loss conditional GAN with TTUR, EMA generator and DiffAugment.
+
+`train(config, data, out_dir, on_progress=None, should_stop=None)` writes into out_dir:
+config.json, metrics.jsonl, loss.png, samples/step_XXXXXXX.png, generator.{safetensors,json}
+(the EMA generator) and train_state.{safetensors,json} (to resume after a kill).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from gan.augment import diff_augment
+from gan.checkpoint import CheckpointError, atomic_write_json, save_generator
+from gan.config import ModelConfig, TrainConfig, parse_augment
+from gan.data import ImageDataset
+from gan.models import build_discriminator, build_generator
+from gan.plots import class_grid, loss_plot
+from gan.trainstate import has_train_state, load_train_state, save_train_state
+
+# Fields that may differ between the run that wrote a train state and the one resuming it.
+RESUMABLE_CHANGES = {"epochs", "max_minutes", "device", "amp", "num_threads", "sample_every", "log_every"}
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def augment_ops(cfg: TrainConfig, num_images: int) -> tuple[str, ...]:
+    ops = parse_augment(cfg.augment)
+    if ops is None:  # auto: DiffAugment's full policy for small catalogues only
+        return ("color", "translation", "cutout") if num_images < cfg.augment_below else ()
+    return ops
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(127.5).sub_(1.0)
+
+
+@dataclass
+class Run:
+    """Everything the loop mutates, in one place."""
+
+    cfg: TrainConfig
+    G: torch.nn.Module
+    G_ema: torch.nn.Module
+    D: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    device: torch.device
+    step: int = 0
+
+    def modules(self) -> dict:
+        return {"G": self.G, "G_ema": self.G_ema, "D": self.D}
+
+    def optimizers(self) -> dict:
+        return {"opt_g": self.opt_g, "opt_d": self.opt_d}
+
+
+def build_run(cfg: TrainConfig, device: torch.device) -> Run:
+    torch.manual_seed(cfg.seed)
+    G = build_generator(cfg.model).to(device)
+    D = build_discriminator(cfg.model).to(device)
+    G_ema = copy.deepcopy(G).requires_grad_(False)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    return Run(cfg, G, G_ema, D, opt_g, opt_d, device)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The shuffled order of one epoch, a pure function of (seed, epoch): resume-safe."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def batch_indices(cfg: TrainConfig, batch_no: int, n: int, cache: dict) -> torch.Tensor:
+    per_epoch = n // cfg.batch_size
+    epoch, pos = divmod(batch_no, per_epoch)
+    if cache.get("epoch") != epoch:
+        cache.update(epoch=epoch, order=epoch_order(cfg.seed, epoch, n))
+    return cache["order"][pos * cfg.batch_size : (pos + 1) * cfg.batch_size]
+
+
+def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp) -> dict:
+    """Hinge loss for D (Lim & Ye 2017 "Geometric GAN"; used by SNGAN, SAGAN, BigGAN)."""
+    z = torch.randn(real.shape[0], run.cfg.model.z_dim, device=run.device)
+    with amp():
+        with torch.no_grad():
+            fake = run.G(z, y)
+        d_real = run.D(diff_augment(real, ops), y).float()
+        d_fake = run.D(diff_augment(fake, ops), y).float()
+        loss = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
+    run.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt_d.step()
+    return {"loss_d": loss.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+
+
+def g_step(run: Run, y: torch.Tensor, ops, amp) -> dict:
+    z = torch.randn(y.shape[0], run.cfg.model.z_dim, device=run.device)
+    run.D.requires_grad_(False)  # no weight gradients for D here: saves a third of its backward
+    with amp():
+        loss = -run.D(diff_augment(run.G(z, y), ops), y).float().mean()
+    run.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt_g.step()
+    run.D.requires_grad_(True)
+    return {"loss_g": loss.item()}
+
+
+@torch.no_grad()
+def update_ema(run: Run) -> None:
+    """G_ema <- decay*G_ema + (1-decay)*G after ema_start steps (a plain copy before)."""
+    decay = run.cfg.ema_decay if run.step >= run.cfg.ema_start else 0.0
+    for p_ema, p in zip(run.G_ema.parameters(), run.G.parameters()):
+        p_ema.lerp_(p, 1.0 - decay)
+    for b_ema, b in zip(run.G_ema.buffers(), run.G.buffers()):
+        b_ema.copy_(b)
+
+
+@torch.no_grad()
+def standing_stats(G: torch.nn.Module, num_classes: int, batches: int = 8, batch: int = 256) -> torch.nn.Module:
+    """A copy of G whose batch-norm statistics are re-estimated for its own (EMA) weights.
+
+    "Standing statistics" (Brock et al. 2019, BigGAN): the running statistics of the trained G
+    do not match the averaged weights; a fixed-seed pass (global RNG untouched) fixes that.
+    """
+    G = copy.deepcopy(G).train()
+    bns = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches below
+    device = next(G.parameters()).device
+    gen = torch.Generator().manual_seed(12345)
+    for _ in range(batches):
+        z = torch.randn(batch, G.cfg.z_dim, generator=gen).to(device)
+        y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
+        G(z, y)
+    for bn in bns:
+        bn.momentum = 0.1
+    return G.eval().requires_grad_(False)
+
+
+def write_outputs(run: Run, data: ImageDataset, out_dir: Path, extra: dict) -> None:
+    """Sample grid, generator checkpoint (EMA + standing stats), loss plot, train state."""
+    G_eval = standing_stats(run.G_ema, run.cfg.model.num_classes)
+    grid = class_grid(G_eval, data.class_names, run.cfg.grid_per_class, scale=2)
+    (out_dir / "samples").mkdir(exist_ok=True)
+    grid.save(out_dir / "samples" / f"step_{run.step:07d}.png")
+    grid.save(out_dir / "samples.png")
+    n = len(data)
+    seen = run.step * run.cfg.batch_size * run.cfg.d_steps
+    meta = {
+        "class_names": list(data.class_names),
+        "dataset": data.fingerprint_cache,
+        "training": {"steps": run.step, "epochs": seen / n, "images_seen": seen, "config": run.cfg.to_dict(), **extra},
+    }
+    save_generator(out_dir, G_eval.cpu(), meta)
+    loss_plot(out_dir / "metrics.jsonl", out_dir / "loss.png")
+    save_train_state(out_dir, run.modules(), run.optimizers(),
+                     {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint_cache, **extra})
+
+
+def check_resumable(saved: dict, cfg: TrainConfig, fingerprint: dict, out_dir: Path) -> None:
+    old = {k: v for k, v in saved["config"].items() if k not in RESUMABLE_CHANGES}
+    new = {k: v for k, v in cfg.to_dict().items() if k not in RESUMABLE_CHANGES}
+    if old != new:
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise CheckpointError(f"{out_dir}: cannot resume, the config differs in {diff}; use --no-resume or another --out")
+    if saved["dataset"]["sha256"] != fingerprint["sha256"]:
+        raise CheckpointError(f"{out_dir}: cannot resume, the training data changed; use --no-resume or another --out")
+
+
+def prepare(cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool) -> tuple[Run, ImageDataset]:
+    if (data.image_size, data.channels, len(data.class_names)) != (
+        cfg.model.image_size, cfg.model.channels, cfg.model.num_classes):
+        raise ValueError(
+            f"data is {data.image_size}px x{data.channels} with {len(data.class_names)} classes but the model "
+            f"config wants {cfg.model.image_size}px x{cfg.model.channels} with {cfg.model.num_classes}")
+    if len(data) < cfg.batch_size:
+        raise ValueError(f"{len(data)} images is fewer than batch_size={cfg.batch_size}")
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data.fingerprint_cache = data.fingerprint()
+    run = build_run(cfg, pick_device(cfg.device))
+    if resume and has_train_state(out_dir):
+        saved = json.loads((out_dir / "train_state.json").read_text())
+        check_resumable(saved, cfg, data.fingerprint_cache, out_dir)
+        load_train_state(out_dir, run.modules(), run.optimizers())
+        run.step = int(saved["step"])
+    else:
+        (out_dir / "metrics.jsonl").write_text("")
+    atomic_write_json(out_dir / "config.json", {"config": cfg.to_dict(), "dataset": data.fingerprint_cache,
+                                                "skipped_images": data.skipped})
+    return run, data
+
+
+def train(config: TrainConfig, data: ImageDataset, out_dir, on_progress: Callable | None = None,
+          should_stop: Callable | None = None, resume: bool = True) -> Path:
+    """Train (or resume) until config.epochs or config.max_minutes; returns out_dir."""
+    out_dir = Path(out_dir)
+    run, data = prepare(config, data, out_dir, resume)
+    cfg, n = config, len(data)
+    total_steps = math.ceil(cfg.epochs * (n // cfg.batch_size) / cfg.d_steps)
+    ops = augment_ops(cfg, n)
+    use_amp = run.device.type == "cuda" and cfg.amp  # bf16 autocast: no loss scaling needed
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+    images = data.images.to(run.device)
+    labels = data.labels.to(run.device)
+    cache: dict = {}
+    start, last_log, window = time.monotonic(), time.monotonic(), []
+    stopped = "epochs"
+    while run.step < total_steps:
+        if cfg.max_minutes is not None and time.monotonic() - start > cfg.max_minutes * 60:
+            stopped = "max_minutes"
+            break
+        if should_stop is not None and should_stop():
+            stopped = "should_stop"
+            break
+        stats = {}
+        for k in range(cfg.d_steps):
+            idx = batch_indices(cfg, run.step * cfg.d_steps + k, n, cache).to(run.device)
+            stats.update(d_step(run, to_float(images[idx]), labels[idx], ops, amp))
+        stats.update(g_step(run, labels[idx], ops, amp))
+        run.step += 1
+        update_ema(run)
+        window.append(stats)
+        if run.step % cfg.log_every == 0 or run.step == total_steps:
+            last_log = log_metrics(run, window, last_log, n, out_dir)
+            window = []
+        if on_progress is not None:
+            on_progress({"step": run.step, "total_steps": total_steps, "images": cfg.batch_size * cfg.d_steps, **stats})
+        if run.step % cfg.sample_every == 0:
+            write_outputs(run, data, out_dir, {"stopped": "running", "augment": list(ops)})
+    write_outputs(run, data, out_dir, {"stopped": stopped, "augment": list(ops)})
+    return out_dir
+
+
+def log_metrics(run: Run, window: list[dict], since: float, n: int, out_dir: Path) -> float:
+    now = time.monotonic()
+    row = {k: sum(s[k] for s in window) / len(window) for k in window[0]}
+    imgs = len(window) * run.cfg.batch_size * run.cfg.d_steps
+    row.update(step=run.step, epoch=run.step * run.cfg.batch_size * run.cfg.d_steps / n,
+               images_per_s=imgs / max(now - since, 1e-9), time=time.time())
+    with open(out_dir / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    return now

@@ -1,0 +1,88 @@
+import json
+import pickle
+
+import pytest
+import torch
+
+import gan
+from gan.checkpoint import CheckpointError, init_generator_checkpoint, load_generator, sha256_bytes
+
+CLASSES = ["t-shirt", "sneaker", "bag"]
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    return init_generator_checkpoint(tmp_path / "ckpt", CLASSES, image_size=32, channels=1, seed=3)
+
+
+def test_round_trip_by_dir_or_either_file(ckpt):
+    g, meta = load_generator(ckpt)
+    assert meta["format"] == "assetgen-generator/1"
+    assert meta["class_names"].index("sneaker") == 1
+    assert (meta["image_size"], meta["channels"]) == (32, 1)
+    assert meta["sha256"] == sha256_bytes((ckpt / "generator.safetensors").read_bytes())
+    assert not g.training and not any(p.requires_grad for p in g.parameters())
+    for path in (ckpt / "generator.json", ckpt / "generator.safetensors"):
+        g2, _ = load_generator(path)
+        assert torch.equal(gan.sample(g, [1], [5]), gan.sample(g2, [1], [5]))
+
+
+def test_init_is_seeded(tmp_path):
+    a = init_generator_checkpoint(tmp_path / "a", CLASSES, seed=1)
+    b = init_generator_checkpoint(tmp_path / "b", CLASSES, seed=1)
+    c = init_generator_checkpoint(tmp_path / "c", CLASSES, seed=2)
+    sha = lambda p: json.loads((p / "generator.json").read_text())["sha256"]
+    assert sha(a) == sha(b) != sha(c)
+
+
+def test_changed_byte_is_refused(ckpt):
+    weights = ckpt / "generator.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256.*does not match"):
+        load_generator(ckpt)
+
+
+def test_pickle_renamed_to_safetensors_is_refused_even_with_matching_hash(ckpt):
+    blob = pickle.dumps({"weight": [1, 2, 3]})
+    (ckpt / "generator.safetensors").write_bytes(blob)
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_generator(ckpt)
+    meta = json.loads((ckpt / "generator.json").read_text())
+    meta["sha256"] = sha256_bytes(blob)  # an attacker who also rewrote the JSON
+    (ckpt / "generator.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_generator(ckpt)
+
+
+def test_torch_save_file_is_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(2)}, path)
+    with pytest.raises(CheckpointError, match="not a generator checkpoint"):
+        load_generator(path)
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda m: m.update(format="something/9"), "format"),
+    (lambda m: m.pop("sha256"), "sha256"),
+    (lambda m: m.update(class_names=["a"]), "class_names"),
+])
+def test_bad_metadata_is_refused(ckpt, mutate, message):
+    meta = json.loads((ckpt / "generator.json").read_text())
+    mutate(meta)
+    (ckpt / "generator.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=message):
+        load_generator(ckpt)
+
+
+def test_missing_json_is_refused(ckpt):
+    (ckpt / "generator.json").unlink()
+    with pytest.raises(CheckpointError, match="missing checkpoint metadata"):
+        load_generator(ckpt / "generator.safetensors")
+
+
+def test_shipped_default_model_loads_with_ten_classes():
+    g, meta = load_generator(gan.default_model_path())
+    assert len(meta["class_names"]) == 10 and meta["class_names"][7] == "sneaker"
+    assert gan.sample(g, [7], [0]).shape == (1, 32, 32, 1)
