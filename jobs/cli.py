@@ -233,21 +233,26 @@ def jobs_wait(app: AppContext, job_ids, timeout):
 
 
 def register_commands() -> None:
-    from gan.cli import bench_gan_command, evaluate_command, generate_command, train_command
+    from gan.cli import make_bench_gan_command, make_evaluate_command, make_generate_command, train_command
     from jobs.demo import demo
+    from jobs.models_cli import models, published_resolver
     from worker.cli import worker
+
+    def resolver(ref: str):  # published model names for the gan commands
+        return published_resolver(click.get_current_context().find_object(AppContext))(ref)
 
     main.add_command(worker)
     main.add_command(demo)
+    main.add_command(models)
     main.add_command(train_command, "train")
-    main.add_command(generate_command, "generate")
-    main.add_command(evaluate_command, "evaluate")
+    main.add_command(make_generate_command(resolver), "generate")
+    main.add_command(make_evaluate_command(resolver), "evaluate")
 
     @main.group()
     def bench():
         """Benchmarks (they report; they never fail a build)."""
 
-    bench.add_command(bench_gan_command, "gan")
+    bench.add_command(make_bench_gan_command(resolver), "gan")
 
 
 register_commands()

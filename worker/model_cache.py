@@ -7,8 +7,9 @@ from gan.checkpoint import CheckpointError, load_generator
 
 
 class ModelCache:
-    def __init__(self, device: str = "cpu", capacity: int = 4):
-        self.device, self.capacity = device, capacity
+    def __init__(self, device: str = "cpu", capacity: int = 4, fetch=None):
+        # fetch(uri) -> local folder, for published models (bucket:models/<name>/<version>/)
+        self.device, self.capacity, self.fetch = device, capacity, fetch
         self._models: dict[str, tuple] = {}
         self._lock = threading.Lock()
 
@@ -16,7 +17,8 @@ class ModelCache:
         """The verified generator whose weights hash to sha256 (loaded on first use)."""
         with self._lock:
             if sha256 not in self._models:
-                generator, meta = load_generator(uri, device=self.device)
+                local = self.fetch(uri) if uri.startswith("bucket:") else uri
+                generator, meta = load_generator(local, device=self.device)
                 if meta["sha256"] != sha256:
                     raise CheckpointError(f"{uri} now holds weights {meta['sha256'][:12]}, the job was submitted "
                                           f"for {sha256[:12]}: publish models as new versions, never in place")

@@ -105,5 +105,9 @@ def create_pipeline(settings: Settings) -> Pipeline:
     device = settings.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return Pipeline(settings, create_session_factory(create_db_engine(settings)), create_store(settings),
-                    ModelCache(device=device))
+    from jobs.model_registry import fetch_published
+
+    store = create_store(settings)
+    cache_dir = settings.resolved_home() / "model-cache"
+    models = ModelCache(device=device, fetch=lambda uri: fetch_published(store, uri, cache_dir))
+    return Pipeline(settings, create_session_factory(create_db_engine(settings)), store, models)

@@ -1,0 +1,76 @@
+"""Published models: immutable versions in the bucket, resolved at submit, fetched and verified by workers."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from jobs import service
+from jobs.cli import main
+from jobs.specs import SpecError
+from tests.checks import assert_job_consistent
+from worker.runner import create_pipeline
+
+
+@pytest.fixture
+def env(prod_env, app_for):
+    settings, sf, store = app_for(prod_env)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), env=prod_env, catch_exceptions=False)
+
+    return settings, sf, store, invoke
+
+
+def test_publish_list_show_and_immutability(env, tiny_model):
+    settings, sf, store, invoke = env
+    assert invoke("models", "publish", str(tiny_model), "--name", "shoes").output.startswith("published shoes@v1")
+    assert invoke("models", "publish", str(tiny_model), "--name", "shoes").output.startswith("published shoes@v2")
+    again = invoke("models", "publish", str(tiny_model), "--name", "shoes", "--version", "v1")
+    assert again.exit_code == 1 and "already published; versions are immutable" in again.output
+    listed = json.loads(invoke("models", "list", "--json").output)
+    assert [v["version"] for v in listed["shoes"]] == ["v1", "v2"]
+    shown = json.loads(invoke("models", "show", "shoes@v1").output)
+    assert shown["name"] == "shoes" and shown["version"] == "v1" and len(shown["class_names"]) == 10
+    assert sorted(store.list("models/shoes/v1/")) == ["models/shoes/v1/generator.json",
+                                                      "models/shoes/v1/generator.safetensors"]
+    missing = invoke("models", "show", "shoes@v9")
+    assert missing.exit_code == 1 and "has no version 'v9'" in missing.output
+
+
+def test_tampered_checkpoint_is_not_published(env, tiny_model, tmp_path):
+    settings, sf, store, invoke = env
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_model, bad)
+    weights = bad / "generator.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    result = invoke("models", "publish", str(bad), "--name", "bad")
+    assert result.exit_code == 1 and "sha256" in result.output
+    assert store.list("models/") == []
+
+
+def test_jobs_resolve_published_names_and_workers_fetch_them(env, tiny_model, tmp_path):
+    settings, sf, store, invoke = env
+    invoke("models", "publish", str(tiny_model), "--name", "shoes")
+    invoke("models", "publish", str(tiny_model), "--name", "shoes")
+    latest = service.submit(sf, settings, {"category": "sneaker", "count": 3, "model": "shoes"})
+    pinned = service.submit(sf, settings, {"category": "sneaker", "count": 3, "model": "shoes@v1"})
+    assert (latest.model_name, latest.model_version) == ("shoes", "v2")
+    assert (pinned.model_version, pinned.model_uri) == ("v1", "bucket:models/shoes/v1/")
+    with pytest.raises(SpecError, match="no published model 'hats'"):
+        service.submit(sf, settings, {"category": "sneaker", "count": 3, "model": "hats"})
+    pipeline = create_pipeline(settings)
+    for job in (latest, pinned):
+        assert [pipeline.run_item(it.id) for it in job.items] == ["succeeded"]
+        manifest = assert_job_consistent(sf, store, job.id, 3)
+        assert manifest["model"]["name"] == "shoes"
+    # v1 and v2 hold the same weights: the worker fetched and loaded them once (cache keyed by sha256)
+    cache = settings.resolved_home() / "model-cache/models/shoes"
+    assert sorted(p.name for p in cache.iterdir()) == ["v2"]
+    generated = invoke("generate", "--model", "shoes@v1", "--category", "bag", "--count", "2",
+                       "--out", str(tmp_path / "gen"))
+    assert generated.exit_code == 0, generated.output
+    assert sorted(p.name for p in (tmp_path / "gen" / "bag").iterdir()) == ["00000.png", "00001.png"]
