@@ -190,6 +190,23 @@ def jobs_cancel(app: AppContext, job_id):
     click.echo(f"{job.id} {job.status}")
 
 
+@jobs.command("retry")
+@click.argument("job_id")
+@click.option("--failed-only", is_flag=True, required=True,
+              help="Run only the failed items again (required: succeeded items and their objects stay).")
+@pass_app
+def jobs_retry(app: AppContext, job_id, failed_only):
+    """Run a failed or partially_failed job's failed items again."""
+    from jobs.recovery import retry_failed
+
+    try:
+        job = retry_failed(app.session_factory(), job_id)
+    except (service.JobNotFound, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    app.relay()
+    click.echo(f"{job.id} {job.status}: {job.total_items - job.done_items} item(s) queued again")
+
+
 def wait_for(app: AppContext, job_ids: list[str], timeout: float | None, poll: float = 0.25) -> list[str]:
     """Poll SQL with one progress bar until every job is terminal; return their final states."""
     from tqdm import tqdm
@@ -236,12 +253,13 @@ def register_commands() -> None:
     from gan.cli import make_bench_gan_command, make_evaluate_command, make_generate_command, train_command
     from jobs.demo import demo
     from jobs.models_cli import models, published_resolver
-    from worker.cli import worker
+    from worker.cli import sweeper, worker
 
     def resolver(ref: str):  # published model names for the gan commands
         return published_resolver(click.get_current_context().find_object(AppContext))(ref)
 
     main.add_command(worker)
+    main.add_command(sweeper)
     main.add_command(demo)
     main.add_command(models)
     main.add_command(train_command, "train")

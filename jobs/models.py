@@ -83,6 +83,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The API client that submitted the job (None: the CLI or Python); jobs are only visible to it.
+    client_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+    # Where terminal-state webhook events go (validated http/https URL; None: no webhook).
+    callback_url: Mapped[str | None] = mapped_column(Text, default=None)
 
     items: Mapped[list[WorkItem]] = relationship(back_populates="job", order_by="WorkItem.index")
 
@@ -141,3 +145,77 @@ class OutboxMessage(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# ---------------------------------------------------------------- HTTP API: clients, idempotency, webhooks
+
+
+class ApiClient(Base):
+    """A caller of the HTTP API. Only the sha256 of its bearer token is stored."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Space-separated subset of "submit read admin".
+    scopes: Mapped[str] = mapped_column(String(100))
+    # Key of the HMAC signatures on this client's webhook events (shown once, at creation).
+    webhook_secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IdempotencyKey(Base):
+    """The first response to (client, Idempotency-Key); written in the transaction that creates the job."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("client_id", "key"), Index("ix_idempotency_expires", "expires_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(36))
+    key: Mapped[str] = mapped_column(String(255))
+    # sha256 of the canonical JSON of the validated request body.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(String(36))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class WebhookDelivery(Base):
+    """One event for one job's callback_url, retried with exponential backoff until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # "<job_id>:<event>": stable across retries and replays, so receivers can deduplicate.
+    event_id: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    # The exact JSON body sent on every attempt.
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: one row per HTTP attempt."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

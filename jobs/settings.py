@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -43,10 +43,44 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Seconds a claimed work item stays leased to its worker before the sweeper may re-queue it.
     lease_seconds: int = Field(default=600, ge=5)
+    # Queued work unclaimed this long is re-published by the sweeper (its message may be lost).
+    republish_after_seconds: float = Field(default=120, gt=0)
+    # Seconds between sweeper passes.
+    sweep_interval_seconds: float = Field(default=5, gt=0)
+    # Recycle a worker process whose resident memory grows past this (MiB).
+    worker_max_memory_mb: int = Field(default=4096, ge=64)
+    # S3 client timeouts (seconds); retries use botocore's standard mode with this many attempts.
+    s3_connect_timeout: float = Field(default=5, gt=0)
+    s3_read_timeout: float = Field(default=30, gt=0)
+    s3_max_attempts: int = Field(default=5, ge=1, le=20)
     # Attempts a work item gets before it fails for good.
     max_attempts: int = Field(default=3, ge=1, le=20)
     # Hard limit on work items per job (validated at submit time).
     max_items_per_job: int = Field(default=1_000, ge=1)
+
+    # ---- HTTP API (`assetgen api`) and webhooks
+    # Seconds a presigned asset / manifest URL returned by the API stays valid (keep it short).
+    presign_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    # Largest request body the API reads; a larger one is refused with 413.
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1_024)
+    # Per-client token bucket (in-process, per API process): sustained requests per second and burst size.
+    api_rate_per_second: float = Field(default=10.0, gt=0)
+    api_rate_burst: int = Field(default=40, ge=1)
+    # How long an Idempotency-Key and its first response are kept (at least 24 h).
+    idempotency_ttl_seconds: int = Field(default=48 * 3600, ge=24 * 3600)
+    # Base URL put in front of the /v1 links of webhook events (e.g. https://assetgen.example.com); unset: relative.
+    api_public_url: str | None = None
+    # HMAC key for webhook events of jobs submitted without an API client (CLI / Python); API clients have their own.
+    webhook_secret: SecretStr | None = None
+    # Allow webhook targets on private, loopback and link-local addresses (SSRF guard; tests and closed networks).
+    webhook_allow_private: bool = False
+    # Seconds one webhook POST may take.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # First retry delay of a failed webhook (seconds); doubles every attempt, capped at webhook_backoff_max_seconds.
+    webhook_backoff_seconds: float = Field(default=30, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600, gt=0)
+    # Attempts before a delivery is given up (the defaults span about 8 hours).
+    webhook_max_attempts: int = Field(default=15, ge=1, le=100)
 
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

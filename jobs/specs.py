@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, UrlConstraints, ValidationError
 
 MAX_IMAGES_PER_JOB = 10_000
 MAX_IMAGES_PER_ITEM = 1_024
@@ -16,6 +16,7 @@ MAX_SPEC_BYTES = 1_000_000
 FORMATS = ("png", "jpeg", "webp")
 PRIORITIES = ("urgent", "normal", "bulk")
 KINDS = ("generate",)
+MAX_CALLBACK_URL = 2_000
 
 
 class SpecError(ValueError):
@@ -44,6 +45,8 @@ class GenerateSpec(BaseModel):
     # Base of the per-image seeds; default: the job id (a fresh job gives fresh images).
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     priority: Literal["urgent", "normal", "bulk"] = "normal"
+    # Webhook target for the job's terminal event (http/https only; private addresses are refused at delivery).
+    callback_url: Annotated[HttpUrl, UrlConstraints(max_length=MAX_CALLBACK_URL)] | None = None
 
 
 JobSpec = Annotated[Union[GenerateSpec], Field(discriminator="kind")]

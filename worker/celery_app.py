@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from jobs.settings import Settings
 from worker.sqla_transport import register as register_sqla_transport
@@ -41,6 +42,7 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=5,
         worker_hijack_root_logger=False,
+        worker_max_memory_per_child=settings.worker_max_memory_mb * 1024,  # KiB: recycle a process that grew
     )
     state: dict = {}
 
@@ -52,7 +54,9 @@ def create_celery(settings: Settings) -> Celery:
             state.update(pid=os.getpid(), pipeline=create_pipeline(settings))
         return state["pipeline"]
 
-    @app.task(name=RUN_ITEM_TASK)
+    # A database that is briefly away (e.g. a PostgreSQL restart): retry the task with backoff.
+    @app.task(name=RUN_ITEM_TASK, autoretry_for=(OperationalError, InterfaceError), retry_backoff=1,
+              retry_backoff_max=30, max_retries=8)
     def run_item(item_id: int) -> str:
         return pipeline().run_item(int(item_id))
 

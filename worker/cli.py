@@ -32,3 +32,21 @@ def worker(app, concurrency, pool, loglevel, name):
             f"--hostname={name or f'assetgen-{os.getpid()}@%h'}", f"--queues={settings.queue}",
             "--without-gossip", "--without-mingle"]
     celery.worker_main(argv)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron or tests).")
+@click.option("--interval", type=float, help="Seconds between passes [ASSETGEN_SWEEP_INTERVAL_SECONDS].")
+@click.pass_obj
+def sweeper(app, once: bool, interval: float | None):
+    """Recover work that a lost message or a dead worker left behind.
+
+    Re-queues items whose lease expired (or fails them once out of attempts),
+    re-publishes queued items nobody claimed, finalises jobs whose last worker
+    died, and publishes the outbox. Only one sweeper is active at a time.
+    """
+    from worker.sweeper import run_sweeper
+
+    app.session_factory()  # refuses an un-migrated database
+    run_sweeper(app.settings, interval or app.settings.sweep_interval_seconds, once,
+                echo=lambda line: click.echo(line, err=True))

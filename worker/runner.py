@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass
 
 import torch
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gan import sample
@@ -17,7 +18,7 @@ from jobs.settings import Settings
 from worker.encode import CONTENT_TYPES, EXTENSIONS, encode, to_pil
 from worker.manifest import build_manifest, manifest_key
 from worker.model_cache import ModelCache
-from worker.storage import Store
+from worker.storage import Store, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ class Pipeline:
         try:
             if not self._generate(claim, generator):
                 return "fenced"
+        except StorageUnavailable as exc:
+            return self._fail(claim, "storage_unavailable", f"{exc}; `assetgen jobs retry {claim.job_id} "
+                                                             "--failed-only` runs it again once storage is back")
+        except (OperationalError, InterfaceError):
+            raise  # the database is away: nothing can be recorded; the task retries, the sweeper backs it up
         except Exception as exc:  # the item fails with a reason; the rest of the job goes on
             log.exception("work item %s failed", item_id)
             return self._fail(claim, "internal_error", f"{type(exc).__name__}: {exc}")

@@ -127,8 +127,24 @@ class LocalStore:
         return self._path(key).as_uri()
 
 
+def _unavailable(exc: Exception) -> bool:
+    """Transient failures botocore already retried: 5xx, throttling, timeouts, dropped connections."""
+    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or err.get("Code") in ("SlowDown", "ServiceUnavailable", "InternalError",
+                                                    "RequestTimeout", "503", "500")
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
 class S3Store:
-    """An S3-compatible bucket (AWS, MinIO, moto) through a boto3 client."""
+    """An S3-compatible bucket (AWS, MinIO, moto) through a boto3 client.
+
+    The client retries transient errors itself (standard mode, bounded attempts);
+    what still fails is raised as StorageUnavailable.
+    """
 
     def __init__(self, client, bucket: str, prefix: str = ""):
         self.client, self.bucket = client, bucket
@@ -137,13 +153,22 @@ class S3Store:
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
+    def _call(self, method: str, **kwargs):
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
+        except Exception as exc:
+            if _unavailable(exc):
+                raise StorageUnavailable(f"{method} {self.describe()}{kwargs.get('Key', '')[len(self.prefix):]}: "
+                                         f"{type(exc).__name__} after retries") from exc
+            raise
+
     def put_new(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> PutResult:
         from botocore.exceptions import ClientError
 
         digest = sha256_hex(data)
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=content_type,
-                                   Metadata={**metadata, SHA_META: digest}, IfNoneMatch="*")
+            self._call("put_object", Key=self.prefix + key, Body=data, ContentType=content_type,
+                       Metadata={**metadata, SHA_META: digest}, IfNoneMatch="*")
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412",
                                                                   "ConditionalRequestConflict"):
@@ -153,17 +178,17 @@ class S3Store:
         return PutResult(key, digest, len(data), created=True)
 
     def replace(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=content_type,
-                               Metadata={**(metadata or {}), SHA_META: sha256_hex(data)})
+        self._call("put_object", Key=self.prefix + key, Body=data, ContentType=content_type,
+                   Metadata={**(metadata or {}), SHA_META: sha256_hex(data)})
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        return self._call("get_object", Key=self.prefix + key)["Body"].read()
 
     def head(self, key: str) -> dict[str, str] | None:
         from botocore.exceptions import ClientError
 
         try:
-            resp = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+            resp = self._call("head_object", Key=self.prefix + key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -183,12 +208,13 @@ class S3Store:
                                                   ExpiresIn=expires)
 
 
-def create_s3_client(endpoint_url: str | None, region: str):
+def create_s3_client(endpoint_url: str | None, region: str, connect_timeout: float = 5, read_timeout: float = 30,
+                     max_attempts: int = 5):
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
-                    signature_version="s3v4")
+    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=connect_timeout,
+                    read_timeout=read_timeout, signature_version="s3v4")
     return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
@@ -197,7 +223,8 @@ def create_store(settings) -> Store:
     url = settings.bucket_url()
     parsed = urlparse(url)
     if parsed.scheme == "s3":
-        client = create_s3_client(settings.s3_endpoint_url, settings.s3_region)
+        client = create_s3_client(settings.s3_endpoint_url, settings.s3_region, settings.s3_connect_timeout,
+                                  settings.s3_read_timeout, settings.s3_max_attempts)
         return S3Store(client, parsed.netloc, parsed.path)
     if parsed.scheme in ("", "file"):
         return LocalStore(parsed.path if parsed.scheme == "file" else url)
