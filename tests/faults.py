@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,11 +55,12 @@ class RedisServer:
 class PostgresServer:
     """A PostgreSQL cluster of the test's own, so a test can stop it hard and start it again."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self):
         self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-        self.port, self.dir = free_port(), workdir / "pgdata"
-        workdir.mkdir(parents=True, exist_ok=True)
-        shutil.chown(workdir, "postgres", "postgres")
+        # outside pytest's root-only tmp folders: the server runs as the postgres user
+        self.workdir = Path(tempfile.mkdtemp(prefix="assetgen-pg-"))
+        shutil.chown(self.workdir, "postgres", "postgres")
+        self.port, self.dir = free_port(), self.workdir / "pgdata"
         self._as_pg([str(self.bin / "initdb"), "-D", str(self.dir), "-A", "trust", "-U", "postgres"])
 
     @property
@@ -74,6 +76,9 @@ class PostgresServer:
 
     def stop(self, mode: str = "immediate") -> None:
         self._as_pg([str(self.bin / "pg_ctl"), "-D", str(self.dir), "-m", mode, "-w", "stop"])
+
+    def remove(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class FaultProxy:

@@ -192,11 +192,12 @@ def test_5_frozen_worker_wakes_up_and_writes_nothing(fenv, app_for, fleet):
 
 
 @pytest.fixture
-def own_postgres(tmp_path):
-    pg = PostgresServer(tmp_path / "pg")
+def own_postgres():
+    pg = PostgresServer()
     pg.start()
     yield pg
     pg.stop("fast")
+    pg.remove()
 
 
 def test_6_postgres_restart_mid_run(fenv, app_for, fleet, own_postgres):

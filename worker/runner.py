@@ -92,13 +92,22 @@ class Pipeline:
         return "failed"
 
     def finalize(self, job_id: str) -> None:
-        """Write the manifest (last), then mark the job finished."""
+        """Write the manifest (last), then mark the job finished.
+
+        With storage away, a job that failed anyway is closed without a manifest (a retry
+        writes it); a job that succeeded stays running until the sweeper can write it.
+        """
         job = service.get_job(self.sf, job_id)
         failed = service.failed_items(self.sf, job_id)
         status = service.final_status(job.done_items, job.failed_items).value
         key = manifest_key(job_id)
-        self.store.replace(key, build_manifest(job, service.job_assets(self.sf, job_id), failed, status),
-                           "application/json", {"job": job_id, "status": status})
+        try:
+            self.store.replace(key, build_manifest(job, service.job_assets(self.sf, job_id), failed, status),
+                               "application/json", {"job": job_id, "status": status})
+        except StorageUnavailable:
+            if status == "succeeded":
+                raise
+            key = None
         service.finish_job(self.sf, job_id, key)
 
 
