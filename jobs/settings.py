@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=5, gt=0)
     # Recycle a worker process whose resident memory grows past this (MiB).
     worker_max_memory_mb: int = Field(default=4096, ge=64)
+    # ... and whose CUDA memory (reserved by torch) grows past this (MiB).
+    worker_max_gpu_memory_mb: int = Field(default=8192, ge=64)
     # S3 client timeouts (seconds); retries use botocore's standard mode with this many attempts.
     s3_connect_timeout: float = Field(default=5, gt=0)
     s3_read_timeout: float = Field(default=30, gt=0)

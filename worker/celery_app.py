@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from jobs.settings import Settings
@@ -60,7 +61,22 @@ def create_celery(settings: Settings) -> Celery:
     def run_item(item_id: int) -> str:
         return pipeline().run_item(int(item_id))
 
+    @task_postrun.connect(weak=False)
+    def recycle_on_gpu_growth(**_):
+        # Host memory is capped by worker_max_memory_per_child; GPU memory is checked here.
+        # Exiting after the task is safe: the work is recorded, and the redelivered message
+        # (reject on worker lost) finds its item finished and does nothing.
+        if gpu_memory_exceeded(settings.worker_max_gpu_memory_mb):
+            os._exit(0)
+
     return app
+
+
+def gpu_memory_exceeded(limit_mb: int) -> bool:
+    """True when this process holds more CUDA memory than limit_mb (never on a CPU worker)."""
+    import torch
+
+    return torch.cuda.is_initialized() and torch.cuda.memory_reserved() > limit_mb * 2**20
 
 
 def create_publisher(app: Celery, settings: Settings):
