@@ -7,9 +7,10 @@ worker whose lease was taken over (or whose job was cancelled) changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.model_registry import resolve_model
@@ -18,6 +19,7 @@ from jobs.settings import Settings
 from jobs.specs import GenerateSpec, SpecError, parse_spec
 
 RUN_ITEM = "run_item"
+WEBHOOK = "webhook"  # outbox topic consumed by jobs.webhooks (not by the broker relay)
 ACTIVE_JOB = (JobStatus.queued.value, JobStatus.running.value)
 
 
@@ -37,8 +39,13 @@ def plan_items(spec: GenerateSpec, label: int) -> list[dict]:
     ]
 
 
-def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str | bytes) -> Job:
-    """Validate a spec and record the job, its items and their outbox messages in one transaction."""
+def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str | bytes, *,
+           client_id: str | None = None, in_transaction: Callable[[Session, Job], None] | None = None) -> Job:
+    """Validate a spec and record the job, its items and their outbox messages in one transaction.
+
+    ``client_id`` scopes the job to an API client; ``in_transaction(session, job)`` runs inside the
+    job's transaction after its rows are flushed (the API records the Idempotency-Key there).
+    """
     spec = parse_spec(raw_spec)
     model = resolve_model(settings, spec.model)
     if spec.category not in model.class_names:
@@ -48,13 +55,17 @@ def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str |
     if len(plans) > settings.max_items_per_job:
         raise SpecError("images_per_item", f"{len(plans)} work items is over the limit of "
                                            f"{settings.max_items_per_job}: raise images_per_item")
-    job = Job(kind=spec.kind, priority=spec.priority, spec=spec.model_dump(mode="json"),
+    callback = str(spec.callback_url) if spec.callback_url else None
+    job = Job(kind=spec.kind, priority=spec.priority, spec=spec.model_dump(mode="json", exclude={"callback_url"}),
+              client_id=client_id, callback_url=callback,
               model_name=model.name, model_version=model.version, model_sha256=model.sha256,
               model_uri=model.uri, total_items=len(plans), total_images=spec.count)
     with sf.begin() as s:
         s.add(job)
         job.items = [WorkItem(index=i, params=p) for i, p in enumerate(plans)]
         s.flush()
+        if in_transaction is not None:
+            in_transaction(s, job)
         s.add_all(OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id, "priority": spec.priority})
                   for it in job.items)
     return job
@@ -79,6 +90,22 @@ def list_jobs(sf: sessionmaker[Session], status: str | None = None, kind: str | 
         return list(s.scalars(q))
 
 
+def list_jobs_page(sf: sessionmaker[Session], *, owner: str | None, status: str | None = None,
+                   kind: str | None = None, after: tuple[datetime, str] | None = None, limit: int = 50) -> list[Job]:
+    """Newest first, keyset-paginated on (created_at, id); ``owner`` None means every client's jobs."""
+    q = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    if owner is not None:
+        q = q.where(Job.client_id == owner)
+    if status:
+        q = q.where(Job.status == status)
+    if kind:
+        q = q.where(Job.kind == kind)
+    if after is not None:
+        q = q.where(tuple_(Job.created_at, Job.id) < tuple_(*after))
+    with sf() as s:
+        return list(s.scalars(q))
+
+
 def job_assets(sf: sessionmaker[Session], job_id: str) -> list[Asset]:
     with sf() as s:
         return list(s.scalars(select(Asset).where(Asset.job_id == job_id).order_by(Asset.key)))
@@ -99,7 +126,8 @@ def cancel_job(sf: sessionmaker[Session], job_id: str) -> Job:
     """Cancel queued and running work; idempotent. Running workers are fenced out at their next write."""
     now = utcnow()
     with sf.begin() as s:
-        if s.get(Job, job_id) is None:
+        job = s.get(Job, job_id)
+        if job is None:
             raise JobNotFound(f"no job {job_id!r}")
         done = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB))
                          .values(status=JobStatus.cancelled.value, finished_at=now)).rowcount
@@ -108,7 +136,14 @@ def cancel_job(sf: sessionmaker[Session], job_id: str) -> Job:
                       .where(WorkItem.job_id == job_id,
                              WorkItem.state.in_((ItemState.queued.value, ItemState.running.value)))
                       .values(state=ItemState.cancelled.value, lease_until=None))
+            _announce_webhook(s, job, JobStatus.cancelled)
     return get_job(sf, job_id)
+
+
+def _announce_webhook(s: Session, job: Job, status: JobStatus) -> None:
+    """An outbox row for the job's terminal-state webhook (in the caller's transaction), if it has a callback."""
+    if job.callback_url:
+        s.add(OutboxMessage(topic=WEBHOOK, payload={"job_id": job.id, "event": status.value}))
 
 
 # ---------------------------------------------------------------- worker side
@@ -166,16 +201,30 @@ def stored_keys(sf: sessionmaker[Session], claim: Claim) -> set[str]:
 def record_assets(sf: sessionmaker[Session], claim: Claim, assets: list[dict], lease_seconds: int) -> bool:
     """Record stored objects and extend the lease; False (and nothing written) if fenced out."""
     with sf.begin() as s:
-        ok = s.execute(update(WorkItem).where(*_fenced(claim))
-                       .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))).rowcount
-        if not ok:
-            return False
-        known = set(s.scalars(select(Asset.key).where(Asset.key.in_([a["key"] for a in assets]))))
-        s.add_all(Asset(job_id=claim.job_id, item_id=claim.item_id, **a) for a in assets if a["key"] not in known)
-        s.flush()
-        count = select(func.count()).select_from(Asset).where(Asset.item_id == claim.item_id).scalar_subquery()
-        s.execute(update(WorkItem).where(WorkItem.id == claim.item_id).values(done_images=count))
+        return _record(s, claim, assets, lease_seconds)
+
+
+def _record(s: Session, claim: Claim, assets: list[dict], lease_seconds: int) -> bool:
+    ok = s.execute(update(WorkItem).where(*_fenced(claim))
+                   .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))).rowcount
+    if not ok:
+        return False
+    known = set(s.scalars(select(Asset.key).where(Asset.key.in_([a["key"] for a in assets]))))
+    s.add_all(Asset(job_id=claim.job_id, item_id=claim.item_id, **a) for a in assets if a["key"] not in known)
+    s.flush()
+    count = select(func.count()).select_from(Asset).where(Asset.item_id == claim.item_id).scalar_subquery()
+    s.execute(update(WorkItem).where(WorkItem.id == claim.item_id).values(done_images=count))
     return True
+
+
+def record_batch(sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]], lease_seconds: int) -> list[int]:
+    """record_assets for several items in one transaction; returns the ids of items fenced out."""
+    fenced = []
+    with sf.begin() as s:
+        for claim, assets in batch:
+            if not _record(s, claim, assets, lease_seconds):
+                fenced.append(claim.item_id)
+    return fenced
 
 
 def _close_item(sf: sessionmaker[Session], claim: Claim, values: dict, counter) -> bool | None:
@@ -213,6 +262,7 @@ def finish_job(sf: sessionmaker[Session], job_id: str, manifest_key: str | None)
             values |= {"error_code": "items_failed",
                        "error_message": f"{job.failed_items} of {job.total_items} work items failed: "
                                         f"see `assetgen jobs show {job_id}`"}
-        s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB)).values(**values))
+        if s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB)).values(**values)).rowcount:
+            _announce_webhook(s, job, status)
     return status
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     queue: str = "assetgen"
     # Images a worker generates in one forward pass.
     batch_size: int = Field(default=256, ge=1, le=4096)
+    # Most small queued items (same model) a worker claims together to share forward passes.
+    coalesce_items: int = Field(default=64, ge=0, le=1024)
     # Celery worker processes per `assetgen worker` (one per GPU in production).
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     # Where workers run the generator: auto = CUDA when present, else the CPU.

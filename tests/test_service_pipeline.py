@@ -31,7 +31,8 @@ def run_all(pipeline: Pipeline, job_id: str) -> list[str]:
 def test_pipeline_in_process(env):
     settings, sf, store, pipeline = env
     job = service.submit(sf, settings, {"category": "coat", "count": 10, "images_per_item": 4, "format": "webp"})
-    assert run_all(pipeline, job.id) == ["succeeded"] * 3
+    # the first item's worker coalesced the other two small items into its forward passes
+    assert run_all(pipeline, job.id) == ["succeeded", "not-claimable", "not-claimable"]
     assert_job_consistent(sf, store, job.id, 10)
     assert run_all(pipeline, job.id) == ["not-claimable"] * 3  # a duplicate delivery does nothing
 
@@ -102,3 +103,21 @@ def test_final_status_from_counts():
     assert service.final_status(3, 0).value == "succeeded"
     assert service.final_status(2, 1).value == "partially_failed"
     assert service.final_status(0, 3).value == "failed"
+
+
+def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, app_for, tmp_path):
+    specs = [{"category": c, "count": 4, "seed": i, "format": f}
+             for i, (c, f) in enumerate([("bag", "png"), ("dress", "jpeg"), ("sneaker", "webp"), ("coat", "png")] * 5)]
+    results = {}
+    for coalesce in (0, 64):
+        env = {**embedded_env, "ASSETGEN_HOME": str(tmp_path / f"c{coalesce}"),
+               "ASSETGEN_COALESCE_ITEMS": str(coalesce), "ASSETGEN_BATCH_SIZE": "64"}
+        settings, sf, store = app_for(env)
+        pipeline = Pipeline(settings, sf, store, ModelCache())
+        jobs = [service.submit(sf, settings, spec) for spec in specs]
+        outcomes = [pipeline.run_item(job.items[0].id) for job in jobs]
+        assert outcomes.count("succeeded") == (20 if coalesce == 0 else 2)  # 64 images = 16 jobs per pass
+        results[coalesce] = [[(a.key.split("/")[-1], a.sha256) for a in service.job_assets(sf, j.id)] for j in jobs]
+        for job in jobs:
+            assert_job_consistent(sf, store, job.id, 4)
+    assert results[0] == results[64]

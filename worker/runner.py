@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import torch
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gan import sample
 from gan.checkpoint import CheckpointError
 from jobs import service
+from jobs.coalesce import claim_more
 from jobs.seeds import image_seed
 from jobs.settings import Settings
 from worker.encode import CONTENT_TYPES, EXTENSIONS, encode, to_pil
@@ -27,64 +29,118 @@ def asset_key(job_id: str, image_index: int, fmt: str) -> str:
     return f"jobs/{job_id}/{image_index:05d}.{EXTENSIONS[fmt]}"
 
 
+@dataclass(frozen=True)
+class Image:
+    """One image to make: its item's claim, its index in the job, its seed."""
+
+    claim: service.Claim
+    n: int
+    seed: int
+
+
 @dataclass
 class Pipeline:
     settings: Settings
     sf: sessionmaker[Session]
     store: Store
     models: ModelCache
+    # Encodes and uploads one batch while the next is generated (threads: Pillow's encoders and
+    # network I/O release the GIL).
+    io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="io"))
 
     @property
     def worker_name(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
     def run_item(self, item_id: int) -> str:
-        """Run one work item; returns what happened (for logs and tests)."""
+        """Run one work item, coalesced with other small queued items of its model; returns its outcome."""
         claim = service.claim_item(self.sf, item_id, self.worker_name, self.settings.lease_seconds)
         if claim is None:
             return "not-claimable"
+        more = claim_more(self.sf, claim, self.worker_name, self.settings.lease_seconds,
+                          self.settings.batch_size, self.settings.coalesce_items)
+        return self.run_claims([claim, *more])[claim.item_id]
+
+    def run_claims(self, claims: list[service.Claim]) -> dict[int, str]:
+        """Generate, store and record the images of claimed items of one model: item id -> outcome."""
+        outcome: dict[int, str] = {}  # items that stopped early: "failed" or "fenced"
         try:
-            generator, _ = self.models.get(claim.model_uri, claim.model_sha256)
+            generator, _ = self.models.get(claims[0].model_uri, claims[0].model_sha256)
         except CheckpointError as exc:
-            return self._fail(claim, "model_invalid", str(exc))
+            return {c.item_id: self._fail(c, "model_invalid", str(exc)) for c in claims}
         try:
-            if not self._generate(claim, generator):
-                return "fenced"
-        except StorageUnavailable as exc:
-            return self._fail(claim, "storage_unavailable", f"{exc}; `assetgen jobs retry {claim.job_id} "
-                                                             "--failed-only` runs it again once storage is back")
+            self._generate(claims, generator, outcome)
         except (OperationalError, InterfaceError):
             raise  # the database is away: nothing can be recorded; the task retries, the sweeper backs it up
-        except Exception as exc:  # the item fails with a reason; the rest of the job goes on
-            log.exception("work item %s failed", item_id)
-            return self._fail(claim, "internal_error", f"{type(exc).__name__}: {exc}")
-        if service.complete_item(self.sf, claim):
-            self.finalize(claim.job_id)
-        return "succeeded"
+        except Exception as exc:  # the items fail with a reason; the rest of their jobs go on
+            log.exception("work items %s failed", [c.item_id for c in claims])
+            for c in claims:
+                if c.item_id not in outcome:
+                    outcome[c.item_id] = self._fail(c, "internal_error", f"{type(exc).__name__}: {exc}")
+        for c in claims:
+            if c.item_id not in outcome:
+                outcome[c.item_id] = self._complete(c)
+        return outcome
 
-    def _generate(self, claim: service.Claim, generator) -> bool:
+    def _todo(self, claim: service.Claim) -> list[Image]:
+        """The images of an item that no earlier attempt recorded, with their seeds."""
         spec, params = claim.spec, claim.params
-        fmt, base = spec["format"], spec["seed"] if spec.get("seed") is not None else claim.job_id
+        base = spec["seed"] if spec.get("seed") is not None else claim.job_id
         stored = service.stored_keys(self.sf, claim)
-        todo = [n for n in range(params["start"], params["start"] + params["count"])
-                if asset_key(claim.job_id, n, fmt) not in stored]
-        for i in range(0, len(todo), self.settings.batch_size):
-            batch = todo[i:i + self.settings.batch_size]
-            seeds = [image_seed(base, claim.index, n) for n in batch]
-            pixels = sample(generator, [params["label"]] * len(batch), seeds).numpy()
-            assets = [self._store_one(claim, n, seed, img, fmt) for n, seed, img in zip(batch, seeds, pixels)]
-            if not service.record_assets(self.sf, claim, assets, self.settings.lease_seconds):
-                return False
-        return True
+        return [Image(claim, n, image_seed(base, claim.index, n))
+                for n in range(params["start"], params["start"] + params["count"])
+                if asset_key(claim.job_id, n, spec["format"]) not in stored]
 
-    def _store_one(self, claim: service.Claim, n: int, seed: int, pixels, fmt: str) -> dict:
+    def _generate(self, claims: list[service.Claim], generator, outcome: dict[int, str]) -> None:
+        """Batches across items; while batch k+1 is generated, batch k is encoded and uploaded by the
+        I/O pool. At most two batches are held (back-pressure), and a fenced item stops at a batch edge."""
+        images = [im for c in claims for im in self._todo(c)]
+        pending = None
+        for i in range(0, len(images), self.settings.batch_size):
+            batch = [im for im in images[i:i + self.settings.batch_size] if im.claim.item_id not in outcome]
+            if not batch:
+                continue
+            pixels = sample(generator, [im.claim.params["label"] for im in batch], [im.seed for im in batch])
+            if pending:
+                self._record(*pending, outcome)
+            live = [(im, px) for im, px in zip(batch, pixels.numpy()) if im.claim.item_id not in outcome]
+            pending = ([im for im, _ in live], [self.io.submit(self._store_one, im, px) for im, px in live])
+        if pending:
+            self._record(*pending, outcome)
+
+    def _record(self, images: list[Image], futures: list, outcome: dict[int, str]) -> None:
+        """Wait for a batch's uploads, then record its assets per item (fenced by each item's attempt)."""
+        assets: dict[int, list[dict]] = {}
+        errors: dict[int, tuple[str, str]] = {}
+        claims = {im.claim.item_id: im.claim for im in images}
+        for im, future in zip(images, futures):
+            try:
+                assets.setdefault(im.claim.item_id, []).append(future.result())
+            except StorageUnavailable as exc:
+                errors[im.claim.item_id] = ("storage_unavailable", f"{exc}; `assetgen jobs retry "
+                                            f"{im.claim.job_id} --failed-only` runs it again once storage is back")
+        for item_id, claim in claims.items():
+            if item_id in errors:
+                outcome[item_id] = self._fail(claim, *errors[item_id])
+        batch = [(claims[i], a) for i, a in assets.items() if i not in outcome]
+        for item_id in service.record_batch(self.sf, batch, self.settings.lease_seconds):
+            outcome[item_id] = "fenced"
+
+    def _store_one(self, im: Image, pixels) -> dict:
+        claim, fmt = im.claim, im.claim.spec["format"]
         image = to_pil(pixels)
-        key = asset_key(claim.job_id, n, fmt)
+        key = asset_key(claim.job_id, im.n, fmt)
         metadata = {"job": claim.job_id, "model": claim.model_name, "version": claim.model_version,
-                    "seed": str(seed), "category": claim.params["category"], "synthetic": "true"}
+                    "seed": str(im.seed), "category": claim.params["category"], "synthetic": "true"}
         put = self.store.put_new(key, encode(image, fmt), CONTENT_TYPES[fmt], metadata)
         return {"key": key, "sha256": put.sha256, "bytes": put.size, "width": image.width, "height": image.height,
-                "seed": seed, "category": claim.params["category"], "content_type": CONTENT_TYPES[fmt]}
+                "seed": im.seed, "category": claim.params["category"], "content_type": CONTENT_TYPES[fmt]}
+
+    def _complete(self, claim: service.Claim) -> str:
+        last = service.complete_item(self.sf, claim)
+        if last:
+            self.finalize(claim.job_id)
+        return "fenced" if last is None else "succeeded"
 
     def _fail(self, claim: service.Claim, code: str, message: str) -> str:
         if service.fail_item(self.sf, claim, code, message):
