@@ -6,7 +6,7 @@ in one transaction. Finished work is never touched.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,8 +17,22 @@ from jobs.service import ACTIVE_JOB, RUN_ITEM, JobNotFound, get_job
 ATTEMPTS_EXHAUSTED = "attempts_exhausted"
 
 
-def _announce(s: Session, items: list[WorkItem]) -> None:
-    s.add_all(OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id, "priority": it.job.priority}) for it in items)
+def effective_priority(job: Job, bulk_ageing_seconds: float | None) -> str:
+    """Bulk work waiting longer than the ageing time is announced as normal: never starved forever."""
+    if job.priority == "bulk" and bulk_ageing_seconds is not None and \
+            _aware(job.created_at) < utcnow() - timedelta(seconds=bulk_ageing_seconds):
+        return "normal"
+    return job.priority
+
+
+def _aware(ts):
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC datetimes
+
+
+def _announce(s: Session, items: list[WorkItem], bulk_ageing_seconds: float | None = None) -> None:
+    s.add_all(OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id,
+                                                     "priority": effective_priority(it.job, bulk_ageing_seconds)})
+              for it in items)
 
 
 def _active(q):
@@ -49,15 +63,17 @@ def requeue_expired(sf: sessionmaker[Session], max_attempts: int, limit: int = 1
     return len(requeued), len(failed)
 
 
-def republish_stale(sf: sessionmaker[Session], older_than_s: float, limit: int = 1000) -> int:
-    """Queued items nobody claimed for a while (their message may be lost): announce them again."""
+def republish_stale(sf: sessionmaker[Session], older_than_s: float, bulk_ageing_seconds: float | None = None,
+                    limit: int = 1000) -> int:
+    """Queued items nobody claimed for a while (their message may be lost, or it waits behind more
+    urgent work): announce them again, bulk work past its ageing time as normal."""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
     with sf.begin() as s:
         q = _active(select(WorkItem)).where(WorkItem.state == ItemState.queued.value, WorkItem.updated_at < cutoff)
         items = list(s.scalars(q.order_by(WorkItem.id).limit(limit).with_for_update(skip_locked=True)))
         for item in items:
             item.updated_at = utcnow()
-        _announce(s, items)
+        _announce(s, items, bulk_ageing_seconds)
     return len(items)
 
 

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=600, ge=5)
     # Queued work unclaimed this long is re-published by the sweeper (its message may be lost).
     republish_after_seconds: float = Field(default=120, gt=0)
+    # Bulk work queued longer than this is re-announced as normal priority (ageing: never starved).
+    bulk_ageing_seconds: float = Field(default=600, gt=0)
     # Seconds between sweeper passes.
     sweep_interval_seconds: float = Field(default=5, gt=0)
     # Recycle a worker process whose resident memory grows past this (MiB).

@@ -22,7 +22,7 @@ from jobs.outbox import relay
 from tests.checks import assert_job_consistent
 from tests.conftest import child_env, run_cli, wait_until
 from tests.faults import FaultProxy, PostgresServer, RedisServer, child_pids, stop_process
-from worker.celery_app import RUN_ITEM_TASK, create_celery, create_publisher
+from worker.celery_app import RUN_ITEM_TASK, create_celery, create_publisher, queue_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(700)]
 
@@ -279,7 +279,7 @@ def test_10_pickle_message_and_pickle_checkpoint_execute_nothing(fenv, app_for, 
     settings, sf, store = app_for(fenv)
     marker = tmp_path / "pwned"
     app = create_celery(settings)
-    app.send_task(RUN_ITEM_TASK, args=[Payload(marker)], queue=settings.queue, serializer="pickle")
+    app.send_task(RUN_ITEM_TASK, args=[Payload(marker)], queue=queue_for(settings, "normal"), serializer="pickle")
     fleet.worker(fenv)
     job = submit(settings, sf, category="bag", count=2)  # queued behind the hostile message
     wait_terminal(sf, [job.id])

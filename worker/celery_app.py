@@ -18,11 +18,25 @@ from worker.sqla_transport import register as register_sqla_transport
 RUN_ITEM_TASK = "assetgen.run_item"
 
 
+PRIORITIES = ("urgent", "normal", "bulk")  # consumed in this order, strictly
+
+
+def queue_for(settings: Settings, priority: str) -> str:
+    return f"{settings.queue}.{priority}"
+
+
+def worker_queues(settings: Settings) -> list[str]:
+    return [queue_for(settings, p) for p in PRIORITIES]
+
+
 def broker_options(settings: Settings) -> dict:
     if "sqla+" in settings.celery_broker_url():
-        return {}  # kombu passes these to create_engine; its poll interval stays at 1 s
-    # Longer than any task may run, so Redis does not redeliver work that is still in progress.
-    return {"visibility_timeout": 2 * 3600}
+        return {}  # kombu passes these to create_engine; strict queue order comes from our transport
+    # visibility_timeout: longer than any task may run, so Redis does not redeliver work in progress.
+    # queue_order_strategy=priority: BRPOP lists the queues in a fixed order (urgent, normal, bulk),
+    # so a worker takes urgent work first at its next item boundary (Celery's numeric task
+    # priorities on Redis are not reliable; separate queues are).
+    return {"visibility_timeout": 2 * 3600, "queue_order_strategy": "priority"}
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -38,7 +52,7 @@ def create_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         task_time_limit=3600,
-        task_default_queue=settings.queue,
+        task_default_queue=queue_for(settings, "normal"),
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=5,
@@ -86,7 +100,7 @@ def create_publisher(app: Celery, settings: Settings):
     def publish(topic: str, payload: dict) -> None:
         if topic != "run_item":
             raise ValueError(f"unknown outbox topic {topic!r}")
-        app.send_task(RUN_ITEM_TASK, args=[payload["item_id"]], queue=settings.queue,
+        app.send_task(RUN_ITEM_TASK, args=[payload["item_id"]], queue=queue_for(settings, payload["priority"]),
                       retry=True, retry_policy=retry_policy)
 
     return publish

@@ -19,7 +19,7 @@ def worker(app, concurrency, pool, loglevel, name):
     Refuses to start against an un-migrated database. Publishes any outbox
     messages left unsent (e.g. submitted while the broker was down) first.
     """
-    from worker.celery_app import create_celery
+    from worker.celery_app import create_celery, worker_queues
 
     settings = app.settings
     app.session_factory()  # exits with the `assetgen db upgrade` message if the schema is behind
@@ -29,7 +29,7 @@ def worker(app, concurrency, pool, loglevel, name):
     celery = create_celery(settings)
     argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}",
             f"--concurrency={concurrency or settings.worker_concurrency}",
-            f"--hostname={name or f'assetgen-{os.getpid()}@%h'}", f"--queues={settings.queue}",
+            f"--hostname={name or f'assetgen-{os.getpid()}@%h'}", f"--queues={','.join(worker_queues(settings))}",
             "--without-gossip", "--without-mingle"]
     celery.worker_main(argv)
 

@@ -85,7 +85,8 @@ def sweep_once(pipeline, publish: Callable[[str, dict], None]) -> SweepReport:
     settings, sf = pipeline.settings, pipeline.sf
     report = SweepReport()
     report.requeued, report.failed = recovery.requeue_expired(sf, settings.max_attempts)
-    report.republished = recovery.republish_stale(sf, settings.republish_after_seconds)
+    report.republished = recovery.republish_stale(sf, settings.republish_after_seconds,
+                                                  settings.bulk_ageing_seconds)
     for job_id in recovery.unfinalized_jobs(sf):
         pipeline.finalize(job_id)
         report.finalized += 1
