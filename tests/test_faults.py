@@ -258,7 +258,7 @@ def test_9_same_message_twice_concurrently(fenv, app_for, fleet):
     job = submit(settings, sf, publish=False, category="sneaker", count=64, images_per_item=64)
     publish = create_publisher(create_celery(settings), settings)
     for _ in range(3):
-        publish("run_item", {"item_id": job.items[0].id})
+        publish("run_item", {"item_id": job.items[0].id, "priority": "normal"})
     fleet.worker(fenv, concurrency=3)
     wait_terminal(sf, [job.id])
     check_invariant(sf, store, {job.id: 64})
