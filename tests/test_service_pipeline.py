@@ -121,3 +121,23 @@ def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, ap
         for job in jobs:
             assert_job_consistent(sf, store, job.id, 4)
     assert results[0] == results[64]
+
+
+def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(embedded_env, app_for, monkeypatch):
+    import worker.runner as runner
+
+    settings, sf, store = app_for({**embedded_env, "ASSETGEN_BATCH_SIZE": "16"})
+    pipeline = Pipeline(settings, sf, store, ModelCache())
+    job = service.submit(sf, settings, {"category": "bag", "count": 400, "images_per_item": 400})
+    generated, in_flight = [], []
+    real_sample = runner.sample
+
+    def counting_sample(generator, labels, seeds, **kw):
+        generated.append(len(seeds))
+        in_flight.append(sum(generated) - service.done_images(sf, job.id))  # made but not yet recorded
+        return real_sample(generator, labels, seeds, **kw)
+
+    monkeypatch.setattr(runner, "sample", counting_sample)
+    assert pipeline.run_item(job.items[0].id) == "succeeded"
+    assert len(generated) == 25 and max(in_flight) == 32  # the batch being made + the one being stored
+    assert_job_consistent(sf, store, job.id, 400)
