@@ -45,7 +45,14 @@ def _check_labels(labels: Sequence[int], num_classes: int) -> torch.Tensor:
     return y
 
 
-def sample(generator, labels, seeds, truncation=None, batch_size=256) -> torch.Tensor:
+def autocast_for(device: torch.device, precision: str):
+    """fp32, or bf16 autocast (measured faster on CPUs with bf16 support and on CUDA; see README)."""
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision={precision!r}: allowed 'fp32', 'bf16'")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def sample(generator, labels, seeds, truncation=None, batch_size=256, precision="fp32") -> torch.Tensor:
     """Generate one image per (label, seed): uint8 tensor [N, H, W, C] on the CPU."""
     labels, seeds = list(labels), list(seeds)
     if len(labels) != len(seeds):
@@ -59,7 +66,7 @@ def sample(generator, labels, seeds, truncation=None, batch_size=256) -> torch.T
     generator.eval()  # batch norm uses its stored statistics: images are batch-independent
     out = []
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast_for(device, precision):
             for start in range(0, len(seeds), batch_size):
                 z = latents(seeds[start : start + batch_size], cfg.z_dim, truncation).to(device)
                 out.append(to_uint8_hwc(generator(z, y[start : start + batch_size].to(device))))

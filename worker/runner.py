@@ -47,6 +47,7 @@ class Pipeline:
     # Encodes and uploads one batch while the next is generated (threads: Pillow's encoders and
     # network I/O release the GIL).
     io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="io"))
+    precision: str = "fp32"  # "bf16": autocast, where the device supports it (resolved by create_pipeline)
 
     @property
     def worker_name(self) -> str:
@@ -100,7 +101,8 @@ class Pipeline:
             batch = [im for im in images[i:i + self.settings.batch_size] if im.claim.item_id not in outcome]
             if not batch:
                 continue
-            pixels = sample(generator, [im.claim.params["label"] for im in batch], [im.seed for im in batch])
+            pixels = sample(generator, [im.claim.params["label"] for im in batch], [im.seed for im in batch],
+                            batch_size=self.settings.batch_size, precision=self.precision)
             if pending:
                 self._record(*pending, outcome)
             live = [(im, px) for im, px in zip(batch, pixels.numpy()) if im.claim.item_id not in outcome]
@@ -176,9 +178,20 @@ def create_pipeline(settings: Settings) -> Pipeline:
     device = settings.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = resolve_precision(settings.precision, device)
     from jobs.model_registry import fetch_published
 
     store = create_store(settings)
     cache_dir = settings.resolved_home() / "model-cache"
     models = ModelCache(device=device, fetch=lambda uri: fetch_published(store, uri, cache_dir))
-    return Pipeline(settings, create_session_factory(create_db_engine(settings)), store, models)
+    return Pipeline(settings, create_session_factory(create_db_engine(settings)), store, models,
+                    precision=precision)
+
+
+def resolve_precision(setting: str, device: str) -> str:
+    """auto: bf16 where the hardware computes it natively (CUDA, CPUs with AVX512-BF16/AMX), else fp32."""
+    if setting != "auto":
+        return setting
+    if device == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
