@@ -189,3 +189,13 @@ def app_for(monkeypatch):
         return settings, create_session_factory(engine), create_store(settings)
 
     return make
+
+
+def cli_invoker(env: dict[str, str]):
+    """`assetgen ARGS` in this process (click's runner) with env as the environment."""
+    from click.testing import CliRunner
+
+    from jobs.cli import main
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args), env=env, catch_exceptions=False)

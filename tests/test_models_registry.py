@@ -5,24 +5,18 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 from jobs import service
-from jobs.cli import main
 from jobs.specs import SpecError
 from tests.checks import assert_job_consistent
+from tests.conftest import cli_invoker
 from worker.runner import create_pipeline
 
 
 @pytest.fixture
 def env(prod_env, app_for):
     settings, sf, store = app_for(prod_env)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, list(args), env=prod_env, catch_exceptions=False)
-
-    return settings, sf, store, invoke
+    return settings, sf, store, cli_invoker(prod_env)
 
 
 def test_publish_list_show_and_immutability(env, tiny_model):

@@ -4,23 +4,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from jobs.cli import main
 from jobs.models import Job, OutboxMessage, WorkItem
 from jobs.specs import SpecError, parse_spec
+from tests.conftest import cli_invoker
 
 
 @pytest.fixture
 def cli(embedded_env, app_for):
     settings, sf, store = app_for(embedded_env)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, list(args), env=embedded_env, catch_exceptions=False)
-
-    return invoke, sf, store
+    return cli_invoker(embedded_env), sf, store
 
 
 def count_rows(sf) -> tuple[int, int, int]:
