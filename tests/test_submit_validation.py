@@ -28,7 +28,7 @@ def count_rows(sf) -> tuple[int, int, int]:
     (["--category", "bag", "--count", "10001"], "count", "less than or equal to 10000"),
     (["--category", "bag", "--count", "4", "--images-per-item", "2000"], "images_per_item", "less than or equal"),
     (["--category", "bag", "--count", "4", "--seed", "-1"], "seed", "greater than or equal to 0"),
-    (["--category", "bag", "--count", "4", "--model", "/nonexistent/model"], "model", "neither 'default' nor"),
+    (["--category", "bag", "--count", "4", "--model", "/nonexistent/model"], "model", "is neither 'default'"),
 ])
 def test_bad_flags_are_rejected(cli, args, field, words):
     invoke, sf, store = cli
