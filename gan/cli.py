@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -68,7 +67,9 @@ def train_command(source, out_dir, epochs, max_minutes, device, image_size, chan
     bar = tqdm(unit="img", dynamic_ncols=True, smoothing=0.05)
 
     def progress(info: dict) -> None:
-        bar.total = info["total_steps"] * info["images"] if epochs or not max_minutes else None
+        if bar.n == 0:  # first step of this invocation: a resumed run starts where it stopped
+            bar.total = info["total_steps"] * info["images"] if epochs or not max_minutes else None
+            bar.initial = bar.n = bar.last_print_n = (info["step"] - 1) * info["images"]
         bar.update(info["images"])
         bar.set_postfix(step=info["step"], D=f"{info['loss_d']:.3f}", G=f"{info['loss_g']:.3f}")
 
@@ -162,7 +163,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
         except (DataError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
         if write:
-            update_meta(path, metrics={"evaluation": result})
+            update_meta(path, metrics={**meta.get("metrics", {}), "evaluation": result})
         click.echo(json.dumps(result, indent=2) if as_json else "\n".join(headline(result)))
 
     return evaluate_command

@@ -40,6 +40,7 @@ class ImageDataset:
     class_names: list[str]
     source: str
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    _fingerprint: dict | None = field(default=None, repr=False, compare=False)  # memo of fingerprint()
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -54,12 +55,14 @@ class ImageDataset:
 
     def fingerprint(self) -> dict:
         """Identifies the exact training data (sha256 of class names, labels and pixels)."""
+        if self._fingerprint is not None:
+            return dict(self._fingerprint)
         h = hashlib.sha256()
         h.update("\n".join(self.class_names).encode())
         h.update(self.labels.numpy().astype("<i8").tobytes())
         h.update(self.images.numpy().tobytes())
         counts = torch.bincount(self.labels, minlength=len(self.class_names)).tolist()
-        return {
+        self._fingerprint = {
             "source": self.source,
             "sha256": h.hexdigest(),
             "num_images": len(self),
@@ -67,6 +70,7 @@ class ImageDataset:
             "image_size": self.image_size,
             "channels": self.channels,
         }
+        return dict(self._fingerprint)
 
     def subset(self, index: torch.Tensor) -> "ImageDataset":
         return ImageDataset(self.images[index], self.labels[index], self.class_names, self.source)

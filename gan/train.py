@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from gan.augment import diff_augment
 from gan.checkpoint import CheckpointError, atomic_write_json, save_generator
-from gan.config import ModelConfig, TrainConfig, parse_augment
+from gan.config import TrainConfig, parse_augment
 from gan.data import ImageDataset
 from gan.models import build_discriminator, build_generator
 from gan.plots import class_grid, loss_plot
@@ -163,13 +163,13 @@ def write_outputs(run: Run, data: ImageDataset, out_dir: Path, extra: dict) -> N
     seen = run.step * run.cfg.batch_size * run.cfg.d_steps
     meta = {
         "class_names": list(data.class_names),
-        "dataset": data.fingerprint_cache,
+        "dataset": data.fingerprint(),
         "training": {"steps": run.step, "epochs": seen / n, "images_seen": seen, "config": run.cfg.to_dict(), **extra},
     }
     save_generator(out_dir, G_eval.cpu(), meta)
     loss_plot(out_dir / "metrics.jsonl", out_dir / "loss.png")
     save_train_state(out_dir, run.modules(), run.optimizers(),
-                     {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint_cache, **extra})
+                     {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint(), **extra})
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, fingerprint: dict, out_dir: Path) -> None:
@@ -180,6 +180,13 @@ def check_resumable(saved: dict, cfg: TrainConfig, fingerprint: dict, out_dir: P
         raise CheckpointError(f"{out_dir}: cannot resume, the config differs in {diff}; use --no-resume or another --out")
     if saved["dataset"]["sha256"] != fingerprint["sha256"]:
         raise CheckpointError(f"{out_dir}: cannot resume, the training data changed; use --no-resume or another --out")
+
+
+def drop_metrics_after(path: Path, step: int) -> None:
+    """After a kill, forget the metrics logged past the train state being resumed."""
+    if path.is_file():
+        keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in keep))
 
 
 def prepare(cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool) -> tuple[Run, ImageDataset]:
@@ -193,16 +200,16 @@ def prepare(cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool) -
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data.fingerprint_cache = data.fingerprint()
     run = build_run(cfg, pick_device(cfg.device))
     if resume and has_train_state(out_dir):
         saved = json.loads((out_dir / "train_state.json").read_text())
-        check_resumable(saved, cfg, data.fingerprint_cache, out_dir)
+        check_resumable(saved, cfg, data.fingerprint(), out_dir)
         load_train_state(out_dir, run.modules(), run.optimizers())
         run.step = int(saved["step"])
+        drop_metrics_after(out_dir / "metrics.jsonl", run.step)
     else:
         (out_dir / "metrics.jsonl").write_text("")
-    atomic_write_json(out_dir / "config.json", {"config": cfg.to_dict(), "dataset": data.fingerprint_cache,
+    atomic_write_json(out_dir / "config.json", {"config": cfg.to_dict(), "dataset": data.fingerprint(),
                                                 "skipped_images": data.skipped})
     return run, data
 

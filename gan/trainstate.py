@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
 from gan.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_json, read_verified_weights, sha256_bytes
@@ -82,4 +81,4 @@ def has_train_state(out_dir: Path) -> bool:
     return (out_dir / STATE_META).is_file() and (out_dir / STATE_WEIGHTS).is_file()
 
 
-__all__ = ["has_train_state", "load_train_state", "save_train_state", "st_load_bytes"]
+__all__ = ["has_train_state", "load_train_state", "save_train_state"]

@@ -251,6 +251,7 @@ def jobs_wait(app: AppContext, job_ids, timeout):
 
 def register_commands() -> None:
     from gan.cli import make_bench_gan_command, make_evaluate_command, make_generate_command, train_command
+    from jobs.api_cli import api, clients, webhooks
     from jobs.demo import demo
     from jobs.models_cli import models, published_resolver
     from worker.cli import sweeper, worker
@@ -261,14 +262,27 @@ def register_commands() -> None:
     main.add_command(worker)
     main.add_command(sweeper)
     main.add_command(demo)
+    main.add_command(api)
+    main.add_command(clients)
+    main.add_command(webhooks)
     main.add_command(models)
     main.add_command(train_command, "train")
     main.add_command(make_generate_command(resolver), "generate")
     main.add_command(make_evaluate_command(resolver), "evaluate")
 
-    @main.group()
-    def bench():
-        """Benchmarks (they report; they never fail a build)."""
+    from worker.bench.cli import bench_options, run_bench_command
+
+    @main.group(invoke_without_command=True)
+    @bench_options
+    @click.pass_context
+    def bench(ctx, **options):
+        """Benchmarks (they report; they never fail a build).
+
+        Without a subcommand: the system benchmark (generator, bare loop, pipeline through real
+        workers, small jobs, scaling, urgent latency, memory, the naive baseline) as a report.
+        """
+        if ctx.invoked_subcommand is None:
+            run_bench_command(ctx.ensure_object(AppContext), **options)
 
     bench.add_command(make_bench_gan_command(resolver), "gan")
 

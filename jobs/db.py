@@ -31,7 +31,11 @@ def create_db_engine(settings: Settings) -> Engine:
 
         return engine
     # pre-ping: a connection that died with a PostgreSQL restart is replaced, not used.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A transaction left idle for a whole lease belongs to a frozen or hung process (SIGSTOP, a VM
+    # pause): the server ends it, so the row locks it holds cannot hide its items from the sweeper.
+    idle_ms = settings.lease_seconds * 1000
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args={"options": f"-c idle_in_transaction_session_timeout={idle_ms}"})
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,6 +18,8 @@ from jobs.models import OutboxMessage, utcnow
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[str, dict], None]
+# Topics with a consumer of their own that reads the outbox directly (jobs.webhooks): never sent to the broker.
+CONSUMED_ELSEWHERE = ("webhook",)
 
 
 def relay(sf: sessionmaker[Session], publish: Publisher, batch: int = 500) -> int:
@@ -26,7 +28,8 @@ def relay(sf: sessionmaker[Session], publish: Publisher, batch: int = 500) -> in
     while True:
         with sf() as s:
             rows = s.execute(select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
-                             .where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id).limit(batch)).all()
+                             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.topic.not_in(CONSUMED_ELSEWHERE))
+                             .order_by(OutboxMessage.id).limit(batch)).all()
         if not rows:
             return sent
         done: list[int] = []

@@ -58,3 +58,23 @@ def test_fashion_mnist_is_padded_to_32_px():
 def test_unknown_source_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_source(str(tmp_path / "nope"))
+
+
+def _write_idx(path, array):
+    dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(bytes([0, 0, 8, array.ndim]) + dims + array.astype(np.uint8).tobytes())
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_fashion_mnist_folder_with_plain_or_gzipped_idx(tmp_path, compressed):
+    import gzip
+
+    images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    for stem, arr in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", np.array([9, 0, 7]))):
+        _write_idx(tmp_path / stem, arr)
+        if compressed:
+            (tmp_path / (stem + ".gz")).write_bytes(gzip.compress((tmp_path / stem).read_bytes()))
+            (tmp_path / stem).unlink()
+    data = load_source(str(tmp_path), image_size=64, channels=3)
+    assert data.images.shape == (3, 3, 64, 64) and data.labels.tolist() == [9, 0, 7]
+    assert data.class_names[9] == "ankle-boot"

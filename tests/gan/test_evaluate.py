@@ -74,3 +74,18 @@ def test_frechet_distance_and_precision_recall_sanity():
     assert pr["precision"] > 0.9 and pr["recall"] > 0.9
     far = precision_recall(a, b + 10.0)
     assert far["precision"] == 0.0 and far["coverage"] == 0.0
+
+
+def test_bench_scores_an_unconditional_model_by_classifier_labels(split, cache):
+    from gan.bench import score_unconditional, side_by_side
+    from PIL import Image
+
+    clf, _ = load_or_train(split[0], cache, QUICK)
+    train, test = split
+    as_samples = test.images.permute(0, 2, 3, 1)  # a "model" that outputs the test set itself
+    result, preds = score_unconditional(clf, as_samples, train, test, test.class_names)
+    assert result["class_consistency"].startswith("n/a")
+    assert sum(result["classifier_label_histogram"].values()) == len(test)
+    assert result["frechet_distance"] < 1e-6 and result["precision"] == 1.0
+    grid = side_by_side(Image.new("RGB", (100, 50)), as_samples.numpy(), preds, test.class_names, 4)
+    assert grid.width > 100 and grid.height >= 10 * 32

@@ -40,6 +40,8 @@ def test_resume_after_a_stop_continues_the_step_count_exactly(tiny_folder, tmp_p
     calls = iter(range(100))
     train(_cfg(data, epochs=2), data, tmp_path / "killed", should_stop=lambda: next(calls) >= 3)
     assert json.loads((tmp_path / "killed" / "train_state.json").read_text())["step"] == 3
+    with open(tmp_path / "killed" / "metrics.jsonl", "a") as fh:  # logged after the last save, then killed
+        fh.write(json.dumps({"step": 4, "loss_d": 0.0}) + "\n")
     resumed = train(_cfg(data, epochs=2), data, tmp_path / "killed")
     a, b = (json.loads((p / "generator.json").read_text()) for p in (straight, resumed))
     assert a["training"]["steps"] == b["training"]["steps"] == 4

@@ -1,0 +1,95 @@
+"""`assetgen bench --quick --json` end to end with real worker processes: the report's shape and its counts.
+
+Speed is reported, never asserted (DESIGN.md: benchmarks report, tests assert behaviour).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import run_cli
+from worker.bench import QUICK
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+
+RATES = ("generator_ips", "bare_loop_ips", "pipeline_ips", "small_jobs_ips", "submit_rps", "naive_ips")
+RATIOS = ("pipeline_ratio", "small_jobs_ratio", "speedup_vs_naive")
+
+
+def run_quick_bench(env: dict, out: Path) -> dict:
+    done = run_cli(env, "bench", "--quick", "--json", "--out", str(out), timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    for phase in ("[generator]", "[bare_loop]", "[pipeline]", "[small_jobs]", "[urgent]", "[scaling]", "[naive]"):
+        assert phase in done.stderr  # a progress line per phase
+    report = json.loads(done.stdout)
+    assert json.loads((out / "bench.json").read_text()) == report
+    return report
+
+
+def check_report(report: dict) -> None:
+    for key in RATES + RATIOS:
+        assert isinstance(report[key], (int, float)) and report[key] > 0, key
+    assert report["quick"] is True
+    assert set(report["generator"]["per_batch_size"]) == {str(b) for b in QUICK.batch_sizes}
+    assert report["generator_ips"] == max(report["generator"]["per_batch_size"].values())
+    assert report["pipeline_ratio"] == round(report["pipeline_ips"] / report["bare_loop_ips"], 3)
+    assert report["catalogue_submit_s"] is None and report["catalogue_submit_reason"]
+
+    # every count matches: images stored == images requested, every job succeeded
+    checks = report["checks"]
+    assert checks["all_ok"] is True
+    phases = {c["phase"] for c in checks["phases"]}
+    assert {"bare_loop", "pipeline", "small_jobs", "urgent", "naive"} <= phases
+    assert {f"scaling {n}" for n in QUICK.scaling} <= phases
+    for c in checks["phases"]:
+        assert c["ok"] and c["objects_stored"] == c["images_requested"], c
+        if "jobs" in c:
+            assert c["jobs_succeeded"] == c["jobs"] and c["asset_rows"] == c["images_requested"], c
+    assert report["bare_loop"]["stored"] == QUICK.bare_images
+    assert (report["pipeline"]["images"], report["pipeline"]["jobs"]) == (QUICK.pipeline_images, 1)
+    assert (report["small_jobs"]["jobs"], report["small_jobs"]["images"]) == (
+        QUICK.small_jobs, QUICK.small_jobs * QUICK.small_job_images)
+    assert report["naive"]["images"] == QUICK.naive_images
+
+    urgent = report["urgent"]
+    assert report["urgent_latency_s"] == {"idle_s": urgent["idle_s"], "during_bulk_s": urgent["during_bulk_s"]}
+    assert urgent["idle_s"] > 0 and urgent["during_bulk_s"] > 0 and urgent["bulk_images"] == QUICK.bulk_images
+
+    points = report["scaling"]["points"]
+    assert [p["images"] for p in points] == list(QUICK.scaling)
+    assert all(p["wall_s"] > 0 and p["counts_ok"] for p in points)
+    assert set(report["scaling"]["fit"]) >= {"slope_s_per_image", "intercept_s", "r2"}
+    with Image.open(report["scaling"]["plot"]) as plot:
+        assert plot.format == "PNG" and plot.width > 100
+    assert set(report["worker_peak_rss_mb"]) == {str(n) for n in QUICK.scaling[-2:]}
+    assert all(mb > 10 for mb in report["worker_peak_rss_mb"].values())  # a live worker tree was measured
+
+
+def test_bench_quick_embedded(embedded_env, tmp_path):
+    report = run_quick_bench(embedded_env, tmp_path / "out")
+    check_report(report)
+    assert report["system"]["database"] == "sqlite" and report["gpu_memory"] is None
+    assert report["host"]["device"] == "cpu"
+
+
+def test_bench_quick_postgres_redis_s3(prod_env, tmp_path):
+    migrated = run_cli(prod_env, "db", "upgrade")
+    assert migrated.returncode == 0, migrated.stderr
+    report = run_quick_bench(prod_env, tmp_path / "out")
+    check_report(report)
+    assert report["system"]["database"] == "postgresql" and report["system"]["broker"] == "redis"
+    assert report["system"]["storage"].startswith("s3://")
+
+
+def test_bench_refuses_an_unmigrated_database_and_a_missing_gpu(embedded_env, tmp_path):
+    env = {**embedded_env, "ASSETGEN_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    out = run_cli(env, "bench", "--quick", "--out", str(tmp_path / "out"))
+    assert out.returncode != 0 and "assetgen db upgrade" in out.stderr, out.stderr
+    import torch
+
+    if not torch.cuda.is_available():
+        out = run_cli(embedded_env, "bench", "--quick", "--device", "cuda", "--out", str(tmp_path / "out"))
+        assert out.returncode != 0 and "no CUDA device" in out.stderr, out.stderr

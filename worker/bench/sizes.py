@@ -1,0 +1,41 @@
+"""How much work each phase of the benchmark does (the default run and the --quick one)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+PHASES = ("generator", "bare_loop", "pipeline", "small_jobs", "urgent", "scaling", "naive")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    # Generator batch sizes tried; each is timed for at least min_seconds (after one warm-up call).
+    batch_sizes: tuple[int, ...] = (1, 16, 64, 256, 1024)
+    min_seconds: float = 1.0
+    # Images of the bare in-process loop and of the one large pipeline job (the target workload).
+    bare_images: int = 2000
+    pipeline_images: int = 2000
+    # Many small jobs (ad-creative requests): how many, and images each.
+    small_jobs: int = 500
+    small_job_images: int = 4
+    # One job per size; wall time from submit to done, fitted with a straight line.
+    scaling: tuple[int, ...] = (250, 1000, 4000)
+    # The bulk backfill the urgent job has to overtake, and the urgent job's size.
+    bulk_images: int = 4000
+    urgent_images: int = 4
+    # Images through the naive baseline (one task each: slow, so fewer).
+    naive_images: int = 200
+    # Category of every generated image and the output format (32 px tiles as PNG).
+    category: str | None = None
+    image_format: str = "png"
+    # Bounds on the waits (bounded polling): a phase, and a worker's start-up with its first image.
+    phase_timeout_s: float = 1800
+    start_timeout_s: float = 300
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT = Sizes()
+QUICK = Sizes(batch_sizes=(16, 64), min_seconds=0.05, bare_images=64, pipeline_images=64, small_jobs=8,
+              small_job_images=4, scaling=(16, 32, 64), bulk_images=128, urgent_images=4, naive_images=4,
+              phase_timeout_s=120, start_timeout_s=120)
