@@ -105,7 +105,7 @@ def job_summary(job, images: int | None = None) -> dict:
     return out
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--spec", "spec_file", type=click.File("rb"), help="Job spec JSON file ('-' for stdin).")
 @click.option("--category", help="Class of the model to generate (e.g. sneaker).")
 @click.option("--count", type=int, help="Number of images.")
@@ -116,9 +116,12 @@ def job_summary(job, images: int | None = None) -> dict:
 @click.option("--priority", type=click.Choice(["urgent", "normal", "bulk"]))
 @click.option("--wait", is_flag=True, help="Wait for the job with a progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
-@pass_app
-def submit(app: AppContext, spec_file, category, count, fmt, model, seed, images_per_item, priority, wait, as_json):
-    """Submit a generation job from a spec file and/or flags (flags override the file)."""
+@click.pass_context
+def submit(ctx, spec_file, category, count, fmt, model, seed, images_per_item, priority, wait, as_json):
+    """Submit a job: a spec file of any kind and/or the flags of a plain generation job (flags
+    override the file); `submit KIND --help` for the ad-creative and catalogue-fill commands."""
+    if ctx.invoked_subcommand:
+        return
     raw = spec_file.read() if spec_file else b"{}"
     try:
         spec = json.loads(raw)
@@ -129,6 +132,11 @@ def submit(app: AppContext, spec_file, category, count, fmt, model, seed, images
     if not isinstance(spec, dict):
         raise click.ClickException("spec: must be a JSON object")
     spec.update({k: v for k, v in flags.items() if v is not None})
+    submit_spec(ctx.ensure_object(AppContext), spec, wait, as_json)
+
+
+def submit_spec(app: AppContext, spec: dict, wait: bool, as_json: bool) -> None:
+    """Submit, publish, print the job (id or JSON) and, with wait, follow it to its end (exit code = outcome)."""
     try:
         job = service.submit(app.session_factory(), app.settings, spec)
     except SpecError as exc:

@@ -17,7 +17,7 @@ PRIORITY_RANK = case((Job.priority == "urgent", 0), (Job.priority == "normal", 1
 def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_seconds: int,
                max_images: int, max_items: int = 64) -> list[Claim]:
     """Claim queued items of first's model (most urgent first) while their images fit in max_images."""
-    room = max_images - first.params["count"]
+    room = max_images - first.params["samples"]
     if room <= 0 or max_items <= 0:
         return []
     now = utcnow()
@@ -30,9 +30,9 @@ def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_secon
             .with_for_update(of=WorkItem, skip_locked=True)).all()
         picked = []
         for row in candidates:
-            if row.params["count"] <= room:
+            if row.params["samples"] <= room:
                 picked.append(row.id)
-                room -= row.params["count"]
+                room -= row.params["samples"]
         if not picked:
             return []
         claimed = s.execute(

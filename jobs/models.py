@@ -102,7 +102,8 @@ class WorkItem(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(20), default=ItemState.queued.value)
-    # What to make: {"label": int, "category": str, "start": int, "count": int}.
+    # What to make, as planned by jobs.planning for the job's kind; "samples" is the number of
+    # generator samples it needs (generate: {"label", "category", "start", "count", "samples"}).
     params: Mapped[dict] = mapped_column(JSON)
     # Fencing token: bumped by every claim; writes of an older attempt touch nothing.
     attempt: Mapped[int] = mapped_column(Integer, default=0)
@@ -131,6 +132,8 @@ class Asset(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     category: Mapped[str] = mapped_column(String(100))
     content_type: Mapped[str] = mapped_column(String(50))
+    # Kind-specific facts listed in the manifest: an ad's variant and format, a catalogue SKU and score.
+    attrs: Mapped[dict | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.model_registry import resolve_model
 from jobs.models import Asset, ItemState, Job, JobStatus, OutboxMessage, WorkItem, utcnow
 from jobs.settings import Settings
-from jobs.specs import GenerateSpec, SpecError, parse_spec
+from jobs.planning import plan_job
+from jobs.specs import parse_spec
 
 RUN_ITEM = "run_item"
 WEBHOOK = "webhook"  # outbox topic consumed by jobs.webhooks (not by the broker relay)
@@ -30,15 +31,6 @@ class JobNotFound(LookupError):
 # ---------------------------------------------------------------- submit / read
 
 
-def plan_items(spec: GenerateSpec, label: int) -> list[dict]:
-    """Split COUNT images into work items of at most images_per_item."""
-    size = spec.images_per_item
-    return [
-        {"label": label, "category": spec.category, "start": start, "count": min(size, spec.count - start)}
-        for start in range(0, spec.count, size)
-    ]
-
-
 def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str | bytes, *,
            client_id: str | None = None, in_transaction: Callable[[Session, Job], None] | None = None) -> Job:
     """Validate a spec and record the job, its items and their outbox messages in one transaction.
@@ -48,22 +40,18 @@ def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str |
     """
     spec = parse_spec(raw_spec)
     model = resolve_model(settings, spec.model)
-    if spec.category not in model.class_names:
-        raise SpecError("category", f"{spec.category!r} is not a class of model {model.name}@{model.version} "
-                                    f"(allowed: {', '.join(model.class_names)})")
-    plans = plan_items(spec, model.class_names.index(spec.category))
-    if len(plans) > settings.max_items_per_job:
-        raise SpecError("images_per_item", f"{len(plans)} work items is over the limit of "
-                                           f"{settings.max_items_per_job}: raise images_per_item")
+    plan = plan_job(spec, model, settings)
     callback = str(spec.callback_url) if spec.callback_url else None
     job = Job(kind=spec.kind, priority=spec.priority, spec=spec.model_dump(mode="json", exclude={"callback_url"}),
               client_id=client_id, callback_url=callback,
               model_name=model.name, model_version=model.version, model_sha256=model.sha256,
-              model_uri=model.uri, total_items=len(plans), total_images=spec.count)
+              model_uri=model.uri, total_items=len(plan.items), total_images=plan.total_images)
     with sf.begin() as s:
         s.add(job)
-        job.items = [WorkItem(index=i, params=p) for i, p in enumerate(plans)]
+        job.items = [WorkItem(index=i, params=p) for i, p in enumerate(plan.items)]
         s.flush()
+        if plan.extra is not None:
+            plan.extra(s, job)
         if in_transaction is not None:
             in_transaction(s, job)
         s.add_all(OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id, "priority": spec.priority})

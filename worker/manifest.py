@@ -20,7 +20,7 @@ def build_manifest(job: Job, assets: list[Asset], failed: list[WorkItem], status
         "assets": [
             {"key": a.key, "sha256": a.sha256, "bytes": a.bytes, "width": a.width, "height": a.height,
              "seed": a.seed, "category": a.category, "content_type": a.content_type,
-             "model": job.model_name, "version": job.model_version}
+             "model": job.model_name, "version": job.model_version, **(a.attrs or {})}
             for a in sorted(assets, key=lambda a: a.key)
         ],
         "failed_items": [{"index": i.index, "error_code": i.error_code, "error_message": i.error_message}

@@ -115,7 +115,7 @@ def create_naive_job(sf: sessionmaker[Session], settings: Settings, category: st
         s.add(job)
         s.flush()
         job.items = [WorkItem(index=n, state=ItemState.running.value, lease_until=lease, worker="naive-bench",
-                              params={"label": label, "category": category, "start": n, "count": 1,
+                              params={"label": label, "category": category, "start": n, "count": 1, "samples": 1,
                                       "seed": image_seed(job.id, n, n)})
                      for n in range(count)]
         s.flush()

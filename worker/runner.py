@@ -15,27 +15,13 @@ from gan import sample
 from gan.checkpoint import CheckpointError
 from jobs import service
 from jobs.coalesce import claim_more
-from jobs.seeds import image_seed
 from jobs.settings import Settings
-from worker.encode import CONTENT_TYPES, EXTENSIONS, encode, to_pil
+from worker.kinds import Kind, Output, Unit, create_kinds
 from worker.manifest import build_manifest, manifest_key
 from worker.model_cache import ModelCache
 from worker.storage import Store, StorageUnavailable
 
 log = logging.getLogger(__name__)
-
-
-def asset_key(job_id: str, image_index: int, fmt: str) -> str:
-    return f"jobs/{job_id}/{image_index:05d}.{EXTENSIONS[fmt]}"
-
-
-@dataclass(frozen=True)
-class Image:
-    """One image to make: its item's claim, its index in the job, its seed."""
-
-    claim: service.Claim
-    n: int
-    seed: int
 
 
 @dataclass
@@ -48,6 +34,7 @@ class Pipeline:
     # network I/O release the GIL).
     io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="io"))
     precision: str = "fp32"  # "bf16": autocast, where the device supports it (resolved by create_pipeline)
+    kinds: dict[str, Kind] = field(default_factory=create_kinds)
 
     @property
     def worker_name(self) -> str:
@@ -83,44 +70,57 @@ class Pipeline:
                 outcome[c.item_id] = self._complete(c)
         return outcome
 
-    def _todo(self, claim: service.Claim) -> list[Image]:
-        """The images of an item that no earlier attempt recorded, with their seeds."""
-        spec, params = claim.spec, claim.params
-        base = spec["seed"] if spec.get("seed") is not None else claim.job_id
+    def _todo(self, claim: service.Claim) -> list[Unit]:
+        """The units of an item that no earlier attempt recorded."""
         stored = service.stored_keys(self.sf, claim)
-        return [Image(claim, n, image_seed(base, claim.index, n))
-                for n in range(params["start"], params["start"] + params["count"])
-                if asset_key(claim.job_id, n, spec["format"]) not in stored]
+        return [u for u in self.kinds[claim.spec["kind"]].units(claim) if not u.keys <= stored]
 
     def _generate(self, claims: list[service.Claim], generator, outcome: dict[int, str]) -> None:
-        """Batches across items; while batch k+1 is generated, batch k is encoded and uploaded by the
-        I/O pool. At most two batches are held (back-pressure), and a fenced item stops at a batch edge."""
-        images = [im for c in claims for im in self._todo(c)]
+        """Batches of units across items; while batch k+1 is generated, batch k is rendered, encoded and
+        uploaded by the I/O pool. At most two batches are held (back-pressure); a fenced item stops at a
+        batch edge."""
         pending = None
-        for i in range(0, len(images), self.settings.batch_size):
-            batch = [im for im in images[i:i + self.settings.batch_size] if im.claim.item_id not in outcome]
+        for batch in self._batches([u for c in claims for u in self._todo(c)]):
+            batch = [u for u in batch if u.claim.item_id not in outcome]
             if not batch:
                 continue
-            pixels = sample(generator, [im.claim.params["label"] for im in batch], [im.seed for im in batch],
-                            batch_size=self.settings.batch_size, precision=self.precision)
+            pixels = sample(generator, [u.label for u in batch for _ in u.seeds],
+                            [s for u in batch for s in u.seeds],
+                            batch_size=self.settings.batch_size, precision=self.precision).numpy()
             if pending:
                 self._record(*pending, outcome)
-            live = [(im, px) for im, px in zip(batch, pixels.numpy()) if im.claim.item_id not in outcome]
-            pending = ([im for im, _ in live], [self.io.submit(self._store_one, im, px) for im, px in live])
+            live, at = [], 0
+            for u in batch:
+                if u.claim.item_id not in outcome:
+                    live.append((u, pixels[at:at + len(u.seeds)]))
+                at += len(u.seeds)
+            pending = ([u for u, _ in live], [self.io.submit(self._store_unit, u, px) for u, px in live])
         if pending:
             self._record(*pending, outcome)
 
-    def _record(self, images: list[Image], futures: list, outcome: dict[int, str]) -> None:
+    def _batches(self, units: list[Unit]):
+        """Consecutive units whose samples fill about one batch (a unit's samples stay together)."""
+        batch, size = [], 0
+        for u in units:
+            batch.append(u)
+            size += len(u.seeds)
+            if size >= self.settings.batch_size:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def _record(self, units: list[Unit], futures: list, outcome: dict[int, str]) -> None:
         """Wait for a batch's uploads, then record its assets per item (fenced by each item's attempt)."""
         assets: dict[int, list[dict]] = {}
         errors: dict[int, tuple[str, str]] = {}
-        claims = {im.claim.item_id: im.claim for im in images}
-        for im, future in zip(images, futures):
+        claims = {u.claim.item_id: u.claim for u in units}
+        for u, future in zip(units, futures):
             try:
-                assets.setdefault(im.claim.item_id, []).append(future.result())
+                assets.setdefault(u.claim.item_id, []).extend(future.result())
             except StorageUnavailable as exc:
-                errors[im.claim.item_id] = ("storage_unavailable", f"{exc}; `assetgen jobs retry "
-                                            f"{im.claim.job_id} --failed-only` runs it again once storage is back")
+                errors[u.claim.item_id] = ("storage_unavailable", f"{exc}; `assetgen jobs retry "
+                                           f"{u.claim.job_id} --failed-only` runs it again once storage is back")
         for item_id, claim in claims.items():
             if item_id in errors:
                 outcome[item_id] = self._fail(claim, *errors[item_id])
@@ -128,15 +128,14 @@ class Pipeline:
         for item_id in service.record_batch(self.sf, batch, self.settings.lease_seconds):
             outcome[item_id] = "fenced"
 
-    def _store_one(self, im: Image, pixels) -> dict:
-        claim, fmt = im.claim, im.claim.spec["format"]
-        image = to_pil(pixels)
-        key = asset_key(claim.job_id, im.n, fmt)
-        metadata = {"job": claim.job_id, "model": claim.model_name, "version": claim.model_version,
-                    "seed": str(im.seed), "category": claim.params["category"], "synthetic": "true"}
-        put = self.store.put_new(key, encode(image, fmt), CONTENT_TYPES[fmt], metadata)
-        return {"key": key, "sha256": put.sha256, "bytes": put.size, "width": image.width, "height": image.height,
-                "seed": im.seed, "category": claim.params["category"], "content_type": CONTENT_TYPES[fmt]}
+    def _store_unit(self, unit: Unit, pixels) -> list[dict]:
+        """Render a unit's objects, store each (never overwriting), return their asset rows."""
+        return [self._store_one(out) for out in self.kinds[unit.claim.spec["kind"]].render(unit, pixels)]
+
+    def _store_one(self, out: Output) -> dict:
+        put = self.store.put_new(out.key, out.data, out.content_type, out.metadata)
+        return {"key": out.key, "sha256": put.sha256, "bytes": put.size, "width": out.width, "height": out.height,
+                "seed": out.seed, "category": out.category, "content_type": out.content_type, "attrs": out.attrs}
 
     def _complete(self, claim: service.Claim) -> str:
         last = service.complete_item(self.sf, claim)
