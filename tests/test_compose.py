@@ -31,7 +31,7 @@ def resolve_command(argv: list[str]) -> click.Command:
 
 def test_services_reference_existing_things():
     services = compose()["services"]
-    assert {"postgres", "redis", "minio", "minio-init", "migrate", "worker", "sweeper"} <= set(services)
+    assert {"postgres", "redis", "minio", "minio-init", "migrate", "worker", "sweeper", "api", "webhooks"} <= set(services)
     settings_fields = {f"ASSETGEN_{name.upper()}" for name in Settings.model_fields}
     for name, svc in services.items():
         assert "image" in svc or "build" in svc, name
