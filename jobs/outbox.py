@@ -42,6 +42,8 @@ def relay(sf: sessionmaker[Session], publish: Publisher, batch: int = 500) -> in
                         type(exc).__name__, len(rows) - len(done))
             return sent + _mark_sent(sf, done)
         sent += _mark_sent(sf, done)
+        if len(rows) < batch:
+            return sent  # that was the last of them (no second query to find nothing)
 
 
 def _mark_sent(sf: sessionmaker[Session], ids: list[int]) -> int:

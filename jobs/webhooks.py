@@ -1,6 +1,6 @@
 """Signed webhook events for jobs' terminal states, delivered from the outbox with retries.
 
-Flow: service.finish_job / cancel_job write an outbox row (topic "webhook") in
+Flow: service.finish_jobs / cancel_job write an outbox row (topic "webhook") in
 the job's own transaction. The outbox relay never sends these to the broker;
 ``deliver_due`` (run by ``assetgen webhooks deliver``) turns each into a
 ``webhook_deliveries`` row holding the exact event body, then POSTs due

@@ -103,15 +103,15 @@ def run_sweeper(settings: Settings, interval: float, once: bool, should_stop: Ca
     publish = create_publisher(create_celery(settings), settings)
     lock = SingleInstance(pipeline.sf.kw["bind"], settings)
     while not should_stop():
-        if lock.ensure():
-            try:
+        try:
+            if lock.ensure():
                 report = sweep_once(pipeline, publish)
                 if any(asdict(report).values()):
                     echo(f"sweep: {asdict(report)}")
-            except Exception as exc:  # database or broker briefly away: try again next pass
-                echo(f"sweep failed ({type(exc).__name__}: {exc}); retrying in {interval}s")
-        elif once:
-            echo("another sweeper holds the lock; nothing to do")
+            elif once:
+                echo("another sweeper holds the lock; nothing to do")
+        except Exception as exc:  # database (even the lock's connection) or broker briefly away: next pass
+            echo(f"sweep failed ({type(exc).__name__}: {exc}); retrying in {interval}s")
         if once:
             break
         time.sleep(interval)
