@@ -124,3 +124,38 @@ def load_or_train(data: ImageDataset, cache_dir=None, cfg: ClassifierConfig = Cl
     atomic_write_json(meta_path, {"format": CLASSIFIER_FORMAT, "sha256": sha256_bytes(blob), "config": asdict(cfg),
                                   "class_names": data.class_names, "dataset": data.fingerprint()})
     return model, folder
+
+
+# ---------------------------------------------------------------- shipped beside a generator (catalogue scores)
+
+CLASSIFIER_FILES = ("classifier.safetensors", "classifier.json")  # the JSON last: it names the weights' sha256
+
+
+def export_classifier(data: ImageDataset, model_dir, cache_dir=None,
+                      cfg: ClassifierConfig = ClassifierConfig()) -> dict:
+    """Train (or take from the cache) the classifier of `data` and copy it into a model folder."""
+    _, folder = load_or_train(data, cache_dir, cfg)
+    for name in CLASSIFIER_FILES:
+        atomic_write_bytes(Path(model_dir) / name, (folder / name).read_bytes())
+    return json.loads((Path(model_dir) / CLASSIFIER_FILES[1]).read_text())
+
+
+def load_classifier(model_dir) -> tuple[SmallCNN, dict] | None:
+    """The verified classifier shipped in a model folder (sha256 checked, safetensors only); None if absent."""
+    meta_path, weights = Path(model_dir) / CLASSIFIER_FILES[1], Path(model_dir) / CLASSIFIER_FILES[0]
+    if not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != CLASSIFIER_FORMAT:
+        raise CheckpointError(f"{meta_path}: format {meta.get('format')!r}, expected {CLASSIFIER_FORMAT!r}")
+    cfg = ClassifierConfig(**meta["config"])
+    model = SmallCNN(int(meta["dataset"]["channels"]), len(meta["class_names"]), cfg)
+    model.load_state_dict(read_verified_weights(weights, meta["sha256"]))
+    return model.eval().requires_grad_(False), meta
+
+
+@torch.inference_mode()
+def confidence(model: SmallCNN, images: torch.Tensor, class_index: int) -> list[float]:
+    """uint8 (N, C, H, W) -> the softmax probability of class_index for each image."""
+    logits, _ = model(_to_input(images))
+    return logits.float().softmax(1)[:, class_index].tolist()

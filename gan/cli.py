@@ -216,3 +216,32 @@ def make_bench_gan_command(resolver=None) -> click.Command:
 generate_command = make_generate_command()
 evaluate_command = make_evaluate_command()
 bench_gan_command = make_bench_gan_command()
+
+
+@click.command("classifier")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", "source", default="fashion-mnist", show_default=True,
+              help="The real train data of the model (its classes must include the model's).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+def classifier_command(model_dir: Path, source, cache_dir, threads):
+    """Ship the evaluation classifier in MODEL_DIR (classifier.safetensors + .json with its sha256):
+    catalogue fill scores candidates with it."""
+    import torch
+
+    from gan.checkpoint import load_generator
+    from gan.classifier import export_classifier
+    from gan.data import load_source
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        _, meta = load_generator(model_dir)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data = load_source(source, meta["image_size"], meta["channels"], split="train")
+    missing = [c for c in meta["class_names"] if c not in data.class_names]
+    if missing:
+        raise click.ClickException(f"{source} lacks the model classes {missing}")
+    out = export_classifier(data, model_dir, cache_dir)
+    click.echo(f"{model_dir}/classifier.safetensors (sha256 {out['sha256'][:12]}, {len(out['class_names'])} classes)")

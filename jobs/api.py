@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Annotated, Callable, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
@@ -28,8 +30,9 @@ from jobs.auth import Principal, authenticate
 from jobs.models import Asset, Job, JobStatus
 from jobs.ratelimit import RateLimiter, retry_after_header
 from jobs.settings import Settings
-from jobs.specs import GenerateSpec, SpecError
+from jobs.specs import KINDS, JobSpec, SpecError
 from jobs.webhooks import UnsafeTarget, refuse_private_literal
+from worker.storage import StorageUnavailable
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Job id (a UUID).")]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
@@ -178,19 +181,31 @@ def job_cursor(cursor: str | None) -> tuple[datetime, str] | None:
 # ---------------------------------------------------------------- the app
 
 
+async def _validation_error(_request, exc: RequestValidationError) -> JSONResponse:
+    """422 with field paths as the CLI names them: the spec union's kind tag is left out of ``loc``."""
+    errors = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if loc[:1] == ["body"] and len(loc) > 1 and loc[1] in KINDS:
+            del loc[1]
+        errors.append({**err, "loc": loc})
+    return JSONResponse({"detail": jsonable_encoder(errors)}, 422)
+
+
 def create_app(settings: Settings, *, sf: sessionmaker[Session] | None = None, store=None) -> FastAPI:
     deps = _deps(settings, sf, store)
     app = FastAPI(title="assetgen", version="1", docs_url="/docs",
                   description="Batch product-image generation: submit jobs, read results, get signed webhooks.")
     app.state.deps = deps
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     _ops_routes(app, deps)
     _job_routes(app, deps)
     _read_routes(app, deps)
     return app
 
 
-def _submit(deps: Deps, spec: GenerateSpec, who: Principal, key: str | None) -> JSONResponse:
+def _submit(deps: Deps, spec, who: Principal, key: str | None) -> JSONResponse:
     if spec.callback_url is not None:
         try:
             refuse_private_literal(str(spec.callback_url), deps.settings.webhook_allow_private)
@@ -222,8 +237,9 @@ def _job_routes(app: FastAPI, deps: Deps) -> None:
 
     @app.post("/v1/jobs", status_code=202, response_model=JobOut, tags=["jobs"],
               responses={409: {"description": "Idempotency-Key reused with another body"},
+                         503: {"description": "Storage unavailable (catalogue fill reads the bucket)"},
                          413: {"description": "Body too large"}, 429: {"description": "Rate limited"}})
-    def submit_job(spec: GenerateSpec, who: Annotated[Principal, Depends(submitter)], idempotency_key: IdemKey = None):
+    def submit_job(spec: JobSpec, who: Annotated[Principal, Depends(submitter)], idempotency_key: IdemKey = None):
         """Submit a job spec; 202 with the queued job. Retry with the same Idempotency-Key safely."""
         if idempotency_key is not None and not key_re.match(idempotency_key):
             raise HTTPException(422, [{"loc": ["header", "Idempotency-Key"], "type": "value_error",
@@ -235,6 +251,8 @@ def _job_routes(app: FastAPI, deps: Deps) -> None:
                                        "type": "value_error"}]) from None
         except idempotency.KeyConflict as exc:
             raise HTTPException(409, str(exc)) from None
+        except StorageUnavailable as exc:  # a catalogue fill reads the bucket at submit; nothing was written
+            raise HTTPException(503, f"storage unavailable, retry later: {exc}") from None
         deps.relay()
         return response
 
@@ -267,7 +285,12 @@ def _read_routes(app: FastAPI, deps: Deps) -> None:
         """Status, progress, timestamps, error and (once finished) a presigned manifest link."""
         job = owned_job(deps, job_id, who)
         manifest = deps.store.url(job.manifest_key, deps.settings.presign_seconds) if job.manifest_key else None
-        return job_out(job, service.done_images(deps.sf, job_id), manifest)
+        counts = None
+        if job.kind == "catalogue_fill":
+            from jobs.catalogue_state import job_report
+
+            counts = job_report(deps.sf, job, with_rows=False)["counts"]
+        return job_out(job, service.done_images(deps.sf, job_id), manifest, counts)
 
     @app.get("/v1/jobs/{job_id}/assets", response_model=AssetPage, tags=["jobs"])
     def job_assets(job_id: JobId, who: Annotated[Principal, Depends(reader)],

@@ -48,6 +48,8 @@ class JobOut(BaseModel):
     error: ErrorOut | None
     callback_url: str | None
     links: Links
+    # Catalogue fill only (GET /v1/jobs/{id}): rows read / skipped / generated / rejected / pending|failed.
+    catalogue_counts: dict[str, int] | None = None
 
 
 class JobPage(BaseModel):
@@ -103,7 +105,8 @@ class ReadyOut(BaseModel):
     checks: dict[str, CheckOut]
 
 
-def job_out(job: Job, images_done: int | None = None, manifest_url: str | None = None) -> JobOut:
+def job_out(job: Job, images_done: int | None = None, manifest_url: str | None = None,
+            catalogue_counts: dict[str, int] | None = None) -> JobOut:
     base = f"/v1/jobs/{job.id}"
     return JobOut(
         id=job.id, kind=job.kind, status=job.status, priority=job.priority,
@@ -113,7 +116,8 @@ def job_out(job: Job, images_done: int | None = None, manifest_url: str | None =
         created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
         error=ErrorOut(code=job.error_code, message=job.error_message or "") if job.error_code else None,
         callback_url=job.callback_url,
-        links=Links(self=base, assets=f"{base}/assets", cancel=f"{base}/cancel", manifest=manifest_url))
+        links=Links(self=base, assets=f"{base}/assets", cancel=f"{base}/cancel", manifest=manifest_url),
+        catalogue_counts=catalogue_counts)
 
 
 def model_version_out(meta: dict) -> ModelVersionOut:

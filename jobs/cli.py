@@ -137,10 +137,14 @@ def submit(ctx, spec_file, category, count, fmt, model, seed, images_per_item, p
 
 def submit_spec(app: AppContext, spec: dict, wait: bool, as_json: bool) -> None:
     """Submit, publish, print the job (id or JSON) and, with wait, follow it to its end (exit code = outcome)."""
+    from worker.storage import StorageUnavailable
+
     try:
         job = service.submit(app.session_factory(), app.settings, spec)
     except SpecError as exc:
         raise click.ClickException(f"invalid job spec: {exc}") from None
+    except StorageUnavailable as exc:  # a catalogue fill reads the bucket at submit
+        raise click.ClickException(f"storage unavailable, nothing was submitted: {exc}") from None
     app.relay()
     click.echo(json.dumps(job_summary(job), indent=1) if as_json else job.id)
     if wait:
@@ -181,6 +185,10 @@ def jobs_show(app: AppContext, job_id):
         raise click.ClickException(str(exc)) from None
     out = job_summary(job, service.done_images(sf, job_id))
     out["spec"] = job.spec
+    if job.kind == "catalogue_fill":  # rows read / skipped / generated / rejected (each row: the manifest)
+        from jobs.catalogue_state import job_report
+
+        out["catalogue"] = job_report(sf, job, with_rows=False)["counts"]
     out["failed"] = [{"item": i.index, "code": i.error_code, "message": i.error_message}
                      for i in service.failed_items(sf, job_id)]
     click.echo(json.dumps(out, indent=1))
@@ -274,6 +282,16 @@ def register_commands() -> None:
     main.add_command(clients)
     main.add_command(webhooks)
     main.add_command(models)
+    from jobs.catalogue_cli import catalogue, catalogue_fill
+
+    submit.add_command(catalogue_fill)
+    from jobs.ad_creative_cli import ad_creative
+
+    submit.add_command(ad_creative)
+    main.add_command(catalogue)
+    from gan.cli import classifier_command
+
+    models.add_command(classifier_command, "classifier")
     main.add_command(train_command, "train")
     main.add_command(make_generate_command(resolver), "generate")
     main.add_command(make_evaluate_command(resolver), "evaluate")

@@ -111,6 +111,11 @@ def publish(store, checkpoint: Path, name: str, version: str | None = None) -> d
     prefix = version_prefix(name, version)
     if store.head(prefix + "generator.json") is not None:
         raise SpecError("version", f"{name}@{version} is already published; versions are immutable")
+    from gan.classifier import CLASSIFIER_FILES, load_classifier
+
+    if load_classifier(folder) is not None:  # optional, uploaded before FILES; refused if tampered
+        for fname in CLASSIFIER_FILES:
+            store.put_new(prefix + fname, (folder / fname).read_bytes(), "application/octet-stream", {})
     store.put_new(prefix + FILES[0], (folder / FILES[0]).read_bytes(), "application/octet-stream",
                   {"sha256-weights": meta["sha256"]})
     store.put_new(prefix + FILES[1], json.dumps(meta, indent=1, sort_keys=True).encode(), "application/json", {})
@@ -123,7 +128,10 @@ def fetch_published(store, uri: str, cache_dir: Path) -> Path:
     folder = cache_dir / prefix
     if not (folder / FILES[1]).exists():
         folder.mkdir(parents=True, exist_ok=True)
-        for fname in FILES:  # JSON last, so a half-finished download is never taken for a model
+        from gan.classifier import CLASSIFIER_FILES  # catalogue fill's scorer, when the version has one
+
+        extra = CLASSIFIER_FILES if store.head(prefix + CLASSIFIER_FILES[1]) is not None else ()
+        for fname in (*extra, *FILES):  # generator JSON last, so a half-finished download is never taken for a model
             tmp = folder / f".{fname}.tmp"
             tmp.write_bytes(store.get(prefix + fname))
             tmp.replace(folder / fname)

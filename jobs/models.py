@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -222,3 +224,47 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---------------------------------------------------------------- catalogue fill
+
+
+class CatalogueSku(Base):
+    """The catalogue state of one (valid) SKU, across jobs: missing | synthetic | real | rejected."""
+
+    __tablename__ = "catalogue_skus"
+    __table_args__ = (Index("ix_catalogue_skus_state", "state"),)
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)  # validated by jobs.catalogue.sku_problem
+    state: Mapped[str] = mapped_column(String(12))
+    category: Mapped[str | None] = mapped_column(String(100), default=None)  # as the catalogue writes it (cut)
+    model_class: Mapped[str | None] = mapped_column(String(100), default=None)  # the generator class it maps to
+    title: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Why it is rejected, or where its real image is ("row names an image" / the bucket key).
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Its synthetic image (kept after a real one arrives unless deleted) and how it was chosen.
+    synthetic_key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    score: Mapped[float | None] = mapped_column(Float, default=None)  # quality score of the kept candidate
+    seed: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    model_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Set when a real image arrived for a SKU that had a synthetic one; synthetic_deleted: its object is gone.
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    synthetic_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_id: Mapped[str | None] = mapped_column(String(36), default=None)  # the last catalogue job that read it
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CatalogueRowOutcome(Base):
+    """What one catalogue job decided for each of its rows (the manifest lists them all)."""
+
+    __tablename__ = "catalogue_rows"
+    __table_args__ = (UniqueConstraint("job_id", "row"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    row: Mapped[int] = mapped_column(Integer)  # 1-based position in the catalogue
+    sku: Mapped[str] = mapped_column(String(100))  # printable form, cut: a hostile SKU is shown escaped
+    # "generate" (generated once its asset is recorded), "skipped" (has an image) or "rejected".
+    outcome: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    key: Mapped[str | None] = mapped_column(String(1024), default=None)  # the synthetic key of a "generate" row

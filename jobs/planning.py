@@ -41,13 +41,28 @@ def plan_generate(spec: GenerateSpec, model: ResolvedModel, settings: Settings) 
     return Plan(items, spec.count)
 
 
-PLANNERS = {"generate": plan_generate}
+def plan_catalogue_fill(spec, model: ResolvedModel, settings: Settings) -> Plan:
+    """One unit per SKU without an image (jobs.catalogue_plan; imported late: it builds on Plan)."""
+    from jobs.catalogue_plan import plan_catalogue_fill as plan
+
+    return plan(spec, model, settings)
+
+
+def plan_ad_creative(spec, model: ResolvedModel, settings: Settings) -> Plan:
+    """One unit per variant, rendered in every format (jobs.ad_creative; imported late: it builds on Plan)."""
+    from jobs.ad_creative import plan_ad_creative as plan
+
+    return plan(spec, model, settings)
+
+
+PLANNERS = {"generate": plan_generate, "catalogue_fill": plan_catalogue_fill, "ad_creative": plan_ad_creative}
 
 
 def plan_job(spec, model: ResolvedModel, settings: Settings) -> Plan:
     plan = PLANNERS[spec.kind](spec, model, settings)
     if len(plan.items) > settings.max_items_per_job:
-        field_name, hint = ("images_per_item", ": raise images_per_item") if spec.kind == "generate" else ("spec", "")
+        field_name, hint = {"generate": ("images_per_item", ": raise images_per_item"),
+                            "catalogue_fill": ("skus_per_item", ": raise skus_per_item")}.get(spec.kind, ("spec", ""))
         raise SpecError(field_name, f"{len(plan.items)} work items is over the limit of "
                                     f"{settings.max_items_per_job}{hint}")
     return plan

@@ -42,7 +42,9 @@ def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str |
     model = resolve_model(settings, spec.model)
     plan = plan_job(spec, model, settings)
     callback = str(spec.callback_url) if spec.callback_url else None
-    job = Job(kind=spec.kind, priority=spec.priority, spec=spec.model_dump(mode="json", exclude={"callback_url"}),
+    # a catalogue's rows are stored per row (catalogue_rows), not echoed in the job's spec
+    job = Job(kind=spec.kind, priority=spec.priority,
+              spec=spec.model_dump(mode="json", exclude={"callback_url", "rows"}),
               client_id=client_id, callback_url=callback,
               model_name=model.name, model_version=model.version, model_sha256=model.sha256,
               model_uri=model.uri, total_items=len(plan.items), total_images=plan.total_images)
@@ -199,10 +201,19 @@ def _record(s: Session, claim: Claim, assets: list[dict], lease_seconds: int) ->
         return False
     known = set(s.scalars(select(Asset.key).where(Asset.key.in_([a["key"] for a in assets]))))
     s.add_all(Asset(job_id=claim.job_id, item_id=claim.item_id, **a) for a in assets if a["key"] not in known)
+    _on_recorded(s, claim, [a for a in assets if a["key"] not in known])
     s.flush()
     count = select(func.count()).select_from(Asset).where(Asset.item_id == claim.item_id).scalar_subquery()
     s.execute(update(WorkItem).where(WorkItem.id == claim.item_id).values(done_images=count))
     return True
+
+
+def _on_recorded(s: Session, claim: Claim, fresh: list[dict]) -> None:
+    """Kind-specific state kept with newly recorded assets, in the same fenced transaction."""
+    if fresh and claim.spec.get("kind") == "catalogue_fill":
+        from jobs.catalogue_state import mark_synthetic
+
+        mark_synthetic(s, claim.job_id, claim.model_version, fresh)
 
 
 def record_batch(sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]], lease_seconds: int) -> list[int]:
@@ -229,6 +240,40 @@ def complete_item(sf: sessionmaker[Session], claim: Claim) -> bool | None:
     return _close_item(sf, claim, {"state": ItemState.succeeded.value}, Job.done_items)
 
 
+def complete_items(sf: sessionmaker[Session], claims: list[Claim]) -> tuple[list[int], list[str]]:
+    """complete_item for many items in one transaction: (ids of items fenced out, ids of jobs now complete)."""
+    fenced, done_per_job = [], {}
+    with sf.begin() as s:
+        for claim in claims:
+            closed = s.execute(update(WorkItem).where(*_fenced(claim))
+                               .values(lease_until=None, state=ItemState.succeeded.value)).rowcount
+            if closed:
+                done_per_job[claim.job_id] = done_per_job.get(claim.job_id, 0) + 1
+            else:
+                fenced.append(claim.item_id)
+        complete = []
+        for job_id, n in sorted(done_per_job.items()):  # a fixed order: no lock-order deadlocks between workers
+            row = s.execute(update(Job).where(Job.id == job_id).values(done_items=Job.done_items + n)
+                            .returning(Job.done_items, Job.failed_items, Job.total_items)).one()
+            if row.done_items + row.failed_items == row.total_items:
+                complete.append(job_id)
+    return fenced, complete
+
+
+def manifest_inputs(sf: sessionmaker[Session], job_ids: list[str]) -> list[tuple[Job, list[Asset], list[WorkItem]]]:
+    """Each job with its assets (by key) and failed items (by index), read in three queries."""
+    with sf() as s:
+        jobs = list(s.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)))
+        assets: dict[str, list[Asset]] = {j: [] for j in job_ids}
+        for a in s.scalars(select(Asset).where(Asset.job_id.in_(job_ids)).order_by(Asset.key)):
+            assets[a.job_id].append(a)
+        failed: dict[str, list[WorkItem]] = {j: [] for j in job_ids}
+        for it in s.scalars(select(WorkItem).where(WorkItem.job_id.in_(job_ids),
+                                                   WorkItem.state == ItemState.failed.value).order_by(WorkItem.index)):
+            failed[it.job_id].append(it)
+        return [(job, assets[job.id], failed[job.id]) for job in jobs]
+
+
 def fail_item(sf: sessionmaker[Session], claim: Claim, code: str, message: str) -> bool | None:
     values = {"state": ItemState.failed.value, "error_code": code, "error_message": message[:2000]}
     return _close_item(sf, claim, values, Job.failed_items)
@@ -240,17 +285,16 @@ def final_status(done: int, failed: int) -> JobStatus:
     return JobStatus.failed if done == 0 else JobStatus.partially_failed
 
 
-def finish_job(sf: sessionmaker[Session], job_id: str, manifest_key: str | None) -> JobStatus:
-    """Set the job's final state from its items' counts (after its manifest is written)."""
+def finish_jobs(sf: sessionmaker[Session], manifests: dict[str, str | None]) -> None:
+    """Set each job's final state from its items' counts (after its manifest, job id -> key, is written)."""
     with sf.begin() as s:
-        job = s.get(Job, job_id)
-        status = final_status(job.done_items, job.failed_items)
-        values: dict = {"status": status.value, "finished_at": utcnow(), "manifest_key": manifest_key}
-        if status is not JobStatus.succeeded:
-            values |= {"error_code": "items_failed",
-                       "error_message": f"{job.failed_items} of {job.total_items} work items failed: "
-                                        f"see `assetgen jobs show {job_id}`"}
-        if s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB)).values(**values)).rowcount:
-            _announce_webhook(s, job, status)
-    return status
-
+        for job_id, manifest_key in sorted(manifests.items()):
+            job = s.get(Job, job_id)
+            status = final_status(job.done_items, job.failed_items)
+            values: dict = {"status": status.value, "finished_at": utcnow(), "manifest_key": manifest_key}
+            if status is not JobStatus.succeeded:
+                values |= {"error_code": "items_failed",
+                           "error_message": f"{job.failed_items} of {job.total_items} work items failed: "
+                                            f"see `assetgen jobs show {job_id}`"}
+            if s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB)).values(**values)).rowcount:
+                _announce_webhook(s, job, status)

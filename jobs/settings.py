@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     # ---- HTTP API (`assetgen api`) and webhooks
     # Seconds a presigned asset / manifest URL returned by the API stays valid (keep it short).
     presign_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
-    # Largest request body the API reads; a larger one is refused with 413.
-    api_max_body_bytes: int = Field(default=1_000_000, ge=1_024)
+    # Largest request body the API reads; a larger one is refused with 413 (the default takes a
+    # 10,000-row catalogue-fill spec: jobs.specs.MAX_SPEC_BYTES).
+    api_max_body_bytes: int = Field(default=8_000_000, ge=1_024)
     # Per-client token bucket (in-process, per API process): sustained requests per second and burst size.
     api_rate_per_second: float = Field(default=10.0, gt=0)
     api_rate_burst: int = Field(default=40, ge=1)

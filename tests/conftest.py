@@ -5,6 +5,7 @@ every service these fixtures need.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -67,17 +68,33 @@ def tiny_model(tmp_path_factory) -> Path:
     return init_generator_checkpoint(tmp_path_factory.mktemp("model"), FASHION_MNIST_CLASSES, 32, 1, seed=0)
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+@contextlib.contextmanager
+def fresh_database():
+    """A new, empty PostgreSQL database (its SQLAlchemy URL), dropped afterwards."""
     import psycopg
 
     name = f"assetgen_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_pg_url():
+    """A database of this test's own (for state that is global by design, like catalogue SKUs)."""
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

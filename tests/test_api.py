@@ -42,6 +42,27 @@ def test_auth_scopes_and_other_clients_jobs_are_404(api_ctx):
     assert jobs_of(api_ctx, alice.client_id) == 1 and jobs_of(api_ctx, bob.client_id) == 0
 
 
+def test_every_job_kind_is_accepted_and_validated(api_ctx):
+    me = api_ctx.client()
+    ad = {"kind": "ad_creative", "category": "sneaker", "variants": 2, "formats": ["square", "leaderboard"],
+          "copy": {"headline": "Run further", "cta": "Shop now"}}
+    catalogue = {"kind": "catalogue_fill", "rows": [{"sku": "SKU-1", "category": "bag"},
+                                                    {"sku": "../x", "category": "bag"}]}
+    with TestClient(api_ctx.app()) as http:
+        for body, images in ((ad, 4), (catalogue, 1)):
+            r = http.post("/v1/jobs", json=body, headers=bearer(me))
+            assert r.status_code == 202, r.text
+            assert (r.json()["kind"], r.json()["progress"]["images_total"]) == (body["kind"], images)
+            if body is catalogue:
+                got = http.get(f"/v1/jobs/{r.json()['id']}", headers=bearer(me)).json()
+                assert got["catalogue_counts"] == {"read": 2, "skipped": 0, "generated": 0, "rejected": 1,
+                                                   "pending": 1}
+        bad_kind = http.post("/v1/jobs", json={**SPEC, "kind": "poster"}, headers=bearer(me))
+        assert bad_kind.status_code == 422
+        no_cta = http.post("/v1/jobs", json={**ad, "copy": {"headline": "Run"}}, headers=bearer(me))
+        assert no_cta.status_code == 422 and ["body", "copy", "cta"] in [e["loc"] for e in no_cta.json()["detail"]]
+
+
 def test_validation_errors_are_422_with_fields(api_ctx):
     me = api_ctx.client()
     cases = [({**SPEC, "count": 0}, ["body", "count"]), ({**SPEC, "count": 10_001}, ["body", "count"]),

@@ -2,11 +2,11 @@
 and the same flow on the embedded defaults (SQLite + serverless broker + local folder)."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from PIL import Image
-import io
 
 from jobs import service
 from tests.checks import assert_job_consistent
@@ -57,9 +57,10 @@ def test_embedded_defaults_demo(tiny_model, tmp_path):
     result = run_cli({"ASSETGEN_DEFAULT_MODEL": str(tiny_model)}, "demo", "--out", str(out), "--count", "3",
                      timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "10/10 jobs succeeded, 30 images" in result.stdout
+    # 10 generate jobs x 3 images, 2 ad variants x 7 formats, 8 of the 12 catalogue rows need an image
+    assert "12/12 jobs succeeded, 52 objects" in result.stdout
     index = (out / "index.html").read_text()
-    assert index.count("<img ") == 30 and index.count(">manifest.json</a>") == 10
+    assert index.count("<img ") == 52 and index.count(">manifest.json</a>") == 12
 
     from jobs.db import create_db_engine, create_session_factory
     from jobs.settings import load_settings
@@ -67,12 +68,19 @@ def test_embedded_defaults_demo(tiny_model, tmp_path):
 
     settings = load_settings(home=out, default_model=tiny_model)
     sf, store = create_session_factory(create_db_engine(settings)), create_store(settings)
-    jobs = service.list_jobs(sf)
-    assert len(jobs) == 10
-    for job in jobs:
+    jobs = {j.kind: j for j in service.list_jobs(sf)}
+    assert len(service.list_jobs(sf)) == 12
+    for job in service.list_jobs(sf, kind="generate"):
         assert_job_consistent(sf, store, job.id, 3)
-    srcs = [part.split('"')[0] for part in index.split('<img src="')[1:]]
-    assert all((out / src).is_file() for src in srcs)
+    ad = assert_job_consistent(sf, store, jobs["ad_creative"].id, 14)
+    assert {(a["variant"], a["format"]) for a in ad["assets"]} == {
+        (v, f) for v in (0, 1) for f in ("square", "portrait", "story", "landscape", "medium-rectangle",
+                                         "leaderboard", "skyscraper")}
+    catalogue = json.loads(store.get(f"jobs/{jobs['catalogue_fill'].id}/manifest.json"))
+    assert catalogue["catalogue"]["counts"] == {"read": 12, "generated": 8, "skipped": 2, "rejected": 2, "failed": 0}
+    assert sorted(store.list("catalogue/")) == sorted(a["key"] for a in catalogue["assets"])
+    srcs = [part.split('"')[0] for part in index.split(' src="')[1:]]
+    assert len(srcs) == 52 and all((out / src).is_file() for src in srcs)
 
 
 def test_worker_refuses_unmigrated_database(tmp_path, tiny_model):

@@ -41,3 +41,14 @@ def test_local_store_rejects_keys_outside_the_bucket(tmp_path):
     for key in ("../x", "jobs/../../x", ".meta/x"):
         with pytest.raises(ValueError, match="escapes the bucket"):
             store.put_new(key, b"x", "image/png", {})
+
+
+def test_delete_removes_one_object_and_tolerates_a_missing_key(store):
+    store.put_new("catalogue/A1/synthetic.jpg", b"s", "image/jpeg", {"synthetic": "true"})
+    store.put_new("catalogue/A1/photo.jpg", b"p", "image/jpeg", {})
+    store.delete("catalogue/A1/synthetic.jpg")
+    store.delete("catalogue/A1/synthetic.jpg")  # already gone: no error
+    assert store.list("catalogue/") == ["catalogue/A1/photo.jpg"]
+    assert store.head("catalogue/A1/synthetic.jpg") is None
+    # the key is free again: a fresh put_new writes it (no stale metadata or content left behind)
+    assert store.put_new("catalogue/A1/synthetic.jpg", b"t", "image/jpeg", {}).created

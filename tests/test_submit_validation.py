@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.models import Job, OutboxMessage, WorkItem
-from jobs.specs import SpecError, parse_spec
+from jobs.specs import MAX_SPEC_BYTES, SpecError, parse_spec
 from tests.conftest import cli_invoker
 
 
@@ -69,4 +69,22 @@ def test_good_spec_file_is_split_into_items(cli, tmp_path):
 
 def test_parse_spec_limits_body_size():
     with pytest.raises(SpecError, match="over the limit"):
-        parse_spec(b"{" + b" " * 1_000_001 + b"}")
+        parse_spec(b"{" + b" " * MAX_SPEC_BYTES + b"}")
+
+
+def test_catalogue_submit_with_storage_down_is_refused_cleanly(embedded_env, app_for, tmp_path):
+    """A catalogue fill lists the bucket at submit: with the S3 endpoint down, a clear error and nothing written."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**embedded_env, "ASSETGEN_STORAGE_URL": "s3://nowhere/x", "ASSETGEN_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+           "ASSETGEN_S3_MAX_ATTEMPTS": "1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    _, sf, _ = app_for(env)
+    catalogue = tmp_path / "cat.csv"
+    catalogue.write_text("sku,category\nSKU-1,bag\n")
+    result = cli_invoker(env)("submit", "catalogue-fill", "--catalogue", str(catalogue))
+    assert result.exit_code == 1
+    assert "storage unavailable, nothing was submitted" in result.output and "Traceback" not in result.output
+    assert count_rows(sf) == (0, 0, 0)

@@ -10,7 +10,18 @@ def manifest_key(job_id: str) -> str:
     return f"jobs/{job_id}/manifest.json"
 
 
-def build_manifest(job: Job, assets: list[Asset], failed: list[WorkItem], status: str) -> bytes:
+def kind_section(sf, job: Job) -> dict:
+    """Kind-specific parts of a manifest, read from SQL (catalogue fill: counts and every row's outcome)."""
+    if job.kind == "catalogue_fill":
+        from jobs.catalogue_state import job_report
+
+        return {"catalogue": job_report(sf, job, final=True)}
+    return {}
+
+
+def build_manifest(job: Job, assets: list[Asset], failed: list[WorkItem], status: str,
+                   extra: dict | None = None) -> bytes:
+    """``extra``: the kind's own sections (kind_section)."""
     doc = {
         "job_id": job.id,
         "kind": job.kind,
@@ -25,5 +36,6 @@ def build_manifest(job: Job, assets: list[Asset], failed: list[WorkItem], status
         ],
         "failed_items": [{"index": i.index, "error_code": i.error_code, "error_message": i.error_message}
                          for i in failed],
+        **(extra or {}),
     }
     return json.dumps(doc, indent=1, sort_keys=True).encode()

@@ -17,7 +17,7 @@ from jobs import service
 from jobs.coalesce import claim_more
 from jobs.settings import Settings
 from worker.kinds import Kind, Output, Unit, create_kinds
-from worker.manifest import build_manifest, manifest_key
+from worker.manifest import build_manifest, kind_section, manifest_key
 from worker.model_cache import ModelCache
 from worker.storage import Store, StorageUnavailable
 
@@ -65,9 +65,10 @@ class Pipeline:
             for c in claims:
                 if c.item_id not in outcome:
                     outcome[c.item_id] = self._fail(c, "internal_error", f"{type(exc).__name__}: {exc}")
-        for c in claims:
-            if c.item_id not in outcome:
-                outcome[c.item_id] = self._complete(c)
+        done = [c for c in claims if c.item_id not in outcome]
+        fenced, complete = service.complete_items(self.sf, done)
+        outcome.update({c.item_id: "fenced" if c.item_id in fenced else "succeeded" for c in done})
+        self.finalize(*complete)
         return outcome
 
     def _todo(self, claim: service.Claim) -> list[Unit]:
@@ -137,35 +138,41 @@ class Pipeline:
         return {"key": out.key, "sha256": put.sha256, "bytes": put.size, "width": out.width, "height": out.height,
                 "seed": out.seed, "category": out.category, "content_type": out.content_type, "attrs": out.attrs}
 
-    def _complete(self, claim: service.Claim) -> str:
-        last = service.complete_item(self.sf, claim)
-        if last:
-            self.finalize(claim.job_id)
-        return "fenced" if last is None else "succeeded"
-
     def _fail(self, claim: service.Claim, code: str, message: str) -> str:
         if service.fail_item(self.sf, claim, code, message):
             self.finalize(claim.job_id)
         return "failed"
 
-    def finalize(self, job_id: str) -> None:
-        """Write the manifest (last), then mark the job finished.
+    def finalize(self, *job_ids: str) -> None:
+        """Write each job's manifest (last; in parallel on the I/O pool), then mark the job finished.
 
         With storage away, a job that failed anyway is closed without a manifest (a retry
         writes it); a job that succeeded stays running until the sweeper can write it.
         """
-        job = service.get_job(self.sf, job_id)
-        failed = service.failed_items(self.sf, job_id)
+        writes = {job.id: self.io.submit(self._write_manifest, job, assets, failed)
+                  for job, assets, failed in service.manifest_inputs(self.sf, list(job_ids))}
+        written, unavailable = {}, None
+        for job_id, write in writes.items():
+            try:
+                written[job_id] = write.result()
+            except StorageUnavailable as exc:
+                unavailable = exc
+        service.finish_jobs(self.sf, written)
+        if unavailable is not None:
+            raise unavailable
+
+    def _write_manifest(self, job, assets, failed) -> str | None:
         status = service.final_status(job.done_items, job.failed_items).value
-        key = manifest_key(job_id)
+        key = manifest_key(job.id)
         try:
-            self.store.replace(key, build_manifest(job, service.job_assets(self.sf, job_id), failed, status),
-                               "application/json", {"job": job_id, "status": status})
+            self.store.replace(key, build_manifest(job, assets, failed, status, kind_section(self.sf, job)),
+                               "application/json",
+                               {"job": job.id, "status": status})
         except StorageUnavailable:
             if status == "succeeded":
                 raise
-            key = None
-        service.finish_job(self.sf, job_id, key)
+            return None
+        return key
 
 
 def create_pipeline(settings: Settings) -> Pipeline:
@@ -184,7 +191,7 @@ def create_pipeline(settings: Settings) -> Pipeline:
     cache_dir = settings.resolved_home() / "model-cache"
     models = ModelCache(device=device, fetch=lambda uri: fetch_published(store, uri, cache_dir))
     return Pipeline(settings, create_session_factory(create_db_engine(settings)), store, models,
-                    precision=precision)
+                    precision=precision, kinds=create_kinds(store=store, fetch=models.fetch))
 
 
 def resolve_precision(setting: str, device: str) -> str:

@@ -1,15 +1,20 @@
-"""kombu's SQLAlchemy transport (the embedded, serverless broker) with a short poll interval
-and strict queue order (urgent before normal before bulk).
+"""kombu's SQLAlchemy transport (the embedded, serverless broker) with adaptive polling and
+strict queue order (urgent before normal before bulk).
 
-Stock kombu passes every transport option to ``create_engine``, so its 1 s poll
-interval cannot be configured; polling every 0.1 s keeps small jobs from waiting
-a second per message on the embedded default.
+Stock kombu sleeps a fixed interval (1 s, not configurable: it passes every transport option
+to ``create_engine``) after every empty poll, and with prefetch 1 a poll is empty while the
+task in hand runs, so every message cost at least one interval: 500 four-image jobs took
+about 0.1 s each at a 0.1 s interval. Here the wait starts at 5 ms after each delivery and
+doubles up to 0.1 s on an idle broker.
 """
 from __future__ import annotations
 
+import socket
 from queue import Empty
+from time import monotonic, sleep
 
 from kombu.transport import TRANSPORT_ALIASES
+from sqlalchemy import event
 from kombu.transport import sqlalchemy as sqla
 from kombu.utils.scheduling import FairCycle
 
@@ -28,10 +33,40 @@ class Channel(sqla.Channel):
     def _reset_cycle(self):
         self._cycle = StrictOrderCycle(self._get_and_deliver, self._active_queues, Empty)
 
+    def _engine_from_config(self):
+        # WAL with synchronous=NORMAL, as for the job database: a publish no longer waits for a
+        # rollback-journal fsync (about 20 ms here), and polls do not block publishers.
+        engine = super()._engine_from_config()
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_wal)
+        return engine
+
+
+def _sqlite_wal(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
 
 class Transport(sqla.Transport):
     Channel = Channel
-    polling_interval = 0.1
+    polling_interval = 0.1  # the longest wait between two polls (an idle broker)
+    min_polling_interval = 0.005  # the first wait after a delivery
+
+    def drain_events(self, connection, timeout=None):
+        """Deliver one message; between empty polls wait 5 ms, 10 ms, ... up to polling_interval."""
+        started, wait = monotonic(), self.min_polling_interval
+        while True:
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                if timeout is not None and monotonic() - started >= timeout:
+                    raise socket.timeout() from None
+                sleep(wait)
+                wait = min(wait * 2, self.polling_interval)
 
 
 def register() -> None:

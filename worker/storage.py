@@ -41,6 +41,7 @@ class Store(Protocol):
     def get(self, key: str) -> bytes: ...
     def head(self, key: str) -> dict[str, str] | None: ...
     def list(self, prefix: str = "") -> list[str]: ...
+    def delete(self, key: str) -> None: ...  # a missing key is not an error
     def url(self, key: str, expires: int = 300) -> str: ...
     def describe(self) -> str: ...
 
@@ -123,6 +124,10 @@ class LocalStore:
                 keys.append(rel)
         return sorted(keys)
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+        self._meta_path(key).unlink(missing_ok=True)
+
     def url(self, key: str, expires: int = 300) -> str:
         return self._path(key).as_uri()
 
@@ -198,9 +203,17 @@ class S3Store:
     def list(self, prefix: str = "") -> list[str]:
         keys = []
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix)
-        for page in pages:
-            keys += [obj["Key"][len(self.prefix):] for obj in page.get("Contents", [])]
+        try:
+            for page in pages:
+                keys += [obj["Key"][len(self.prefix):] for obj in page.get("Contents", [])]
+        except Exception as exc:
+            if _unavailable(exc):
+                raise StorageUnavailable(f"list {self.describe()}{prefix}: {type(exc).__name__} after retries") from exc
+            raise
         return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._call("delete_object", Key=self.prefix + key)
 
     def url(self, key: str, expires: int = 300) -> str:
         return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket,

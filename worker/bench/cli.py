@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-PHASE_NAMES = "generator,bare_loop,pipeline,small_jobs,urgent,scaling,naive"
+from worker.bench.sizes import PHASES
+
+PHASE_NAMES = ",".join(PHASES)
 
 
 def bench_options(f):
@@ -54,7 +56,8 @@ def summary(r: dict) -> str:
              f"  pipeline_ips       {_fmt(r.get('pipeline_ips'))}   ratio {_fmt(r.get('pipeline_ratio'))}",
              f"  small_jobs_ips     {_fmt(r.get('small_jobs_ips'))}   ratio {_fmt(r.get('small_jobs_ratio'))}",
              f"  submit_rps         {_fmt(r.get('submit_rps'))}",
-             f"  catalogue_submit_s {_fmt(r.get('catalogue_submit_s'))} ({r['catalogue_submit_reason']})",
+             f"  catalogue_submit_s {_fmt(r.get('catalogue_submit_s'))}"
+             f"{' for %d rows' % r['catalogue_submit']['rows'] if r.get('catalogue_submit') else ''}",
              f"  urgent_latency_s   {_fmt(r.get('urgent_latency_s'))}",
              f"  worker_peak_rss_mb {_fmt(r.get('worker_peak_rss_mb'))}",
              f"  naive_ips          {_fmt(r.get('naive_ips'))}   speedup {_fmt(r.get('speedup_vs_naive'), 'x')}",

@@ -78,3 +78,17 @@ def cuda_memory_mb() -> dict | None:
     return {"max_allocated_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1),
             "max_reserved_mb": round(torch.cuda.max_memory_reserved() / 2**20, 1),
             "device_name": torch.cuda.get_device_name()}
+
+
+def catalogue_submit(sf, settings, rows: int, category: str, run_id: str) -> dict:
+    """Time service.submit of a catalogue-fill job of ROWS SKUs (none has an image yet), then cancel it:
+    validation, one listing of the bucket's catalogue, the plan, and one transaction with every row."""
+    from jobs import service
+
+    spec = {"kind": "catalogue_fill", "priority": "bulk",
+            "rows": [{"sku": f"BENCH-{run_id}-{i:06d}", "category": category} for i in range(rows)]}
+    started = time.perf_counter()
+    job = service.submit(sf, settings, spec)
+    wall = time.perf_counter() - started
+    service.cancel_job(sf, job.id)  # timed, not run: its items never reach a worker
+    return {"rows": rows, "wall_s": round(wall, 3), "work_items": job.total_items, "skus_to_generate": job.total_images}

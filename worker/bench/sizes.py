@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-PHASES = ("generator", "bare_loop", "pipeline", "small_jobs", "urgent", "scaling", "naive")
+PHASES = ("generator", "bare_loop", "catalogue_submit", "pipeline", "small_jobs", "urgent", "scaling", "naive")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Sizes:
     # The bulk backfill the urgent job has to overtake, and the urgent job's size.
     bulk_images: int = 4000
     urgent_images: int = 4
+    # Rows of the catalogue-fill job whose submit is timed (accepted in one request, then cancelled).
+    catalogue_rows: int = 10_000
     # Images through the naive baseline (one task each: slow, so fewer).
     naive_images: int = 200
     # Category of every generated image and the output format (32 px tiles as PNG).
@@ -38,4 +40,5 @@ class Sizes:
 DEFAULT = Sizes()
 QUICK = Sizes(batch_sizes=(16, 64), min_seconds=0.05, bare_images=64, pipeline_images=64, small_jobs=8,
               small_job_images=4, scaling=(16, 32, 64), bulk_images=128, urgent_images=4, naive_images=4,
+              catalogue_rows=200,
               phase_timeout_s=120, start_timeout_s=120)

@@ -49,7 +49,12 @@ class Kind(Protocol):
         """pixels: uint8 (len(unit.seeds), H, W, C) samples, one per seed -> the objects to store."""
 
 
-def create_kinds() -> dict[str, Kind]:
+def create_kinds(store=None, fetch=None) -> dict[str, Kind]:
+    """``store``: the bucket (worker.storage.Store) ad creatives read brand logos from; ``fetch(uri) -> folder``:
+    a published model's local copy (catalogue fill reads the classifier shipped with it)."""
+    from worker.kinds.ad_creative import AdCreative
+    from worker.kinds.catalogue_fill import CatalogueFill
     from worker.kinds.generate import Generate
+    from worker.quality import Scorer
 
-    return {"generate": Generate()}
+    return {"generate": Generate(), "catalogue_fill": CatalogueFill(Scorer(fetch)), "ad_creative": AdCreative(store)}

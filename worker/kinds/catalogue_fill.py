@@ -1,0 +1,59 @@
+"""kind "catalogue_fill": one catalogue tile per SKU, the best of K seeded candidates.
+
+Seeds derive from the SKU and the model version, so the same SKU on the same model always gets the
+same candidates, the same choice and the same bytes. Each candidate gets a quality score
+(``worker.quality``); the best is upscaled into a square tile of the requested size.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from jobs.catalogue import catalogue_key
+from jobs.seeds import sku_seeds
+from jobs.service import Claim
+from worker.encode import CONTENT_TYPES, encode, to_pil
+from worker.kinds import Output, Unit
+from worker.quality import Scorer
+
+MARGIN = 0.1  # of the tile side, on every edge: the product is centred inside the rest
+
+
+def render_tile(pixels: np.ndarray, size: int) -> Image.Image:
+    """The sample scaled (Lanczos, aspect kept, never stretched) to fit inside the margins of a size x size
+    tile whose background is the sample's own border colour, so the product sits on one plain field."""
+    image = to_pil(pixels)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])  # (edge pixels, C)
+    fill = tuple(int(v) for v in np.median(border, axis=0))
+    inner = size - 2 * round(size * MARGIN)
+    scale = inner / max(image.size)
+    scaled = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    tile = Image.new(image.mode, (size, size), fill[0] if image.mode == "L" else fill)
+    tile.paste(scaled, ((size - scaled.width) // 2, (size - scaled.height) // 2))
+    return tile
+
+
+class CatalogueFill:
+    def __init__(self, scorer: Scorer):
+        self.scorer = scorer
+
+    def units(self, claim: Claim) -> list[Unit]:
+        p, k, fmt = claim.params, claim.spec["candidates"], claim.spec["format"]
+        return [Unit(claim, p["start"] + i, label, sku_seeds(sku, claim.model_version, k),
+                     frozenset({catalogue_key(sku, fmt)}), {"sku": sku, "category": model_class})
+                for i, (sku, label, model_class) in enumerate(p["skus"])]
+
+    def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
+        claim, fmt, sku = unit.claim, unit.claim.spec["format"], unit.params["sku"]
+        scores, method = self.scorer.score(claim.model_uri, pixels, unit.params["category"])
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # ties: the first candidate
+        tile = render_tile(pixels[best], claim.spec["size"])
+        seed, score = unit.seeds[best], round(scores[best], 6)
+        metadata = {"job": claim.job_id, "sku": sku, "model": claim.model_name, "version": claim.model_version,
+                    "seed": str(seed), "score": f"{score:.6f}", "score-method": method,
+                    "category": unit.params["category"], "synthetic": "true"}
+        attrs = {"sku": sku, "score": score, "score_method": method, "candidate": best,
+                 "candidate_scores": [round(s, 6) for s in scores], "synthetic": True}
+        (key,) = unit.keys
+        return [Output(key, encode(tile, fmt), CONTENT_TYPES[fmt], metadata, tile.width, tile.height, seed,
+                       unit.params["category"], attrs)]
