@@ -15,15 +15,16 @@ from worker.bench import QUICK
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
-RATES = ("generator_ips", "bare_loop_ips", "pipeline_ips", "small_jobs_ips", "submit_rps", "naive_ips")
-RATIOS = ("pipeline_ratio", "small_jobs_ratio", "speedup_vs_naive")
+RATES = ("generator_ips", "bare_loop_ips", "pipeline_ips", "small_jobs_ips", "submit_rps", "naive_ips",
+         "catalogue_bare_ips", "catalogue_pipeline_ips")
+RATIOS = ("pipeline_ratio", "small_jobs_ratio", "speedup_vs_naive", "catalogue_pipeline_ratio")
 
 
 def run_quick_bench(env: dict, out: Path) -> dict:
     done = run_cli(env, "bench", "--quick", "--json", "--out", str(out), timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
-    for phase in ("[generator]", "[bare_loop]", "[catalogue_submit]", "[pipeline]", "[small_jobs]", "[urgent]",
-                  "[scaling]", "[naive]"):
+    for phase in ("[generator]", "[bare_loop]", "[catalogue_bare]", "[catalogue_submit]", "[pipeline]",
+                  "[catalogue_pipeline]", "[small_jobs]", "[urgent]", "[scaling]", "[naive]"):
         assert phase in done.stderr  # a progress line per phase
     report = json.loads(done.stdout)
     assert json.loads((out / "bench.json").read_text()) == report
@@ -47,7 +48,9 @@ def check_report(report: dict) -> None:
     phases = {c["phase"] for c in checks["phases"]}
     assert {"bare_loop", "pipeline", "small_jobs", "urgent", "naive"} <= phases
     assert {f"scaling {n}" for n in QUICK.scaling} <= phases
-    assert {"bare_loop", "catalogue_submit"} <= phases
+    assert {"bare_loop", "catalogue_submit", "catalogue_bare", "catalogue_pipeline"} <= phases
+    assert report["catalogue_bare"]["stored"] == report["catalogue_pipeline"]["tiles"] == QUICK.catalogue_tiles
+    assert report["catalogue_pipeline_ratio"] == round(report["catalogue_pipeline_ips"] / report["catalogue_bare_ips"], 3)
     for c in checks["phases"]:
         assert c["ok"], c
         if c["phase"] == "catalogue_submit":

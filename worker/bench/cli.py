@@ -54,6 +54,8 @@ def summary(r: dict) -> str:
              f"  generator_ips      {_fmt(r.get('generator_ips'))}",
              f"  bare_loop_ips      {_fmt(r.get('bare_loop_ips'))}",
              f"  pipeline_ips       {_fmt(r.get('pipeline_ips'))}   ratio {_fmt(r.get('pipeline_ratio'))}",
+             f"  catalogue tiles/s  {_fmt(r.get('catalogue_pipeline_ips'))}   ratio "
+             f"{_fmt(r.get('catalogue_pipeline_ratio'))} (bare loop {_fmt(r.get('catalogue_bare_ips'))})",
              f"  small_jobs_ips     {_fmt(r.get('small_jobs_ips'))}   ratio {_fmt(r.get('small_jobs_ratio'))}",
              f"  submit_rps         {_fmt(r.get('submit_rps'))}",
              f"  catalogue_submit_s {_fmt(r.get('catalogue_submit_s'))}"

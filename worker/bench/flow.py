@@ -51,14 +51,16 @@ def aware(ts: datetime) -> datetime:
 
 def submit_jobs(ctx: Ctx, specs: list[dict]) -> Submitted:
     """Submit each spec and relay after each one, as the API and the CLI do."""
-    started, submit_s, relay_s, ids = now(), 0.0, 0.0, []
+    started, submit_s, relay_s, ids, images = now(), 0.0, 0.0, [], 0
     for spec in specs:
         t0 = time.perf_counter()
-        ids.append(service.submit(ctx.sf, ctx.settings, spec).id)
+        job = service.submit(ctx.sf, ctx.settings, spec)
         t1 = time.perf_counter()
         relay(ctx.sf, ctx.publish)
         submit_s, relay_s = submit_s + t1 - t0, relay_s + time.perf_counter() - t1
-    return Submitted(ids, sum(s["count"] for s in specs), started, submit_s, relay_s, now())
+        ids.append(job.id)
+        images += job.total_images
+    return Submitted(ids, images, started, submit_s, relay_s, now())
 
 
 def spec(ctx: Ctx, count: int, fmt: str, **extra) -> dict:

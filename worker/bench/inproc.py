@@ -92,3 +92,31 @@ def catalogue_submit(sf, settings, rows: int, category: str, run_id: str) -> dic
     wall = time.perf_counter() - started
     service.cancel_job(sf, job.id)  # timed, not run: its items never reach a worker
     return {"rows": rows, "wall_s": round(wall, 3), "work_items": job.total_items, "skus_to_generate": job.total_images}
+
+
+def catalogue_bare_loop(generator, store, prefix: str, model, category: str, tiles: int, batch_size: int,
+                        precision: str) -> dict:
+    """The catalogue workload in a plain loop: per SKU, K seeded candidates (batched), the best kept by its
+    classifier score, an 800 px JPEG tile, stored. Same spec defaults and code as the catalogue-fill kind."""
+    from jobs.seeds import sku_seeds
+    from jobs.specs import CatalogueFillSpec
+    from worker.encode import CONTENT_TYPES, EXTENSIONS
+    from worker.kinds.catalogue_fill import best_tile
+    from worker.quality import Scorer
+
+    spec = CatalogueFillSpec(kind="catalogue_fill", rows=[{"sku": "X", "category": category}])
+    k, label, scorer = spec.candidates, model.class_names.index(category), Scorer()
+    per_batch = max(1, batch_size // k)  # SKUs per forward pass
+    started, stored = time.perf_counter(), 0
+    for start in range(0, tiles, per_batch):
+        skus = [f"BARE-{i:06d}" for i in range(start, min(tiles, start + per_batch))]
+        seeds = [s for sku in skus for s in sku_seeds(sku, model.version, k)]
+        pixels = sample(generator, [label] * len(seeds), seeds, batch_size=batch_size, precision=precision).numpy()
+        for j, sku in enumerate(skus):
+            tile = best_tile(scorer, model.uri, pixels[j * k:(j + 1) * k], category, spec.size, spec.format)
+            store.put_new(f"{prefix}{sku}.{EXTENSIONS[spec.format]}", tile.data, CONTENT_TYPES[spec.format],
+                          {"synthetic": "true", "bench": "catalogue_bare"})
+            stored += 1
+    wall = time.perf_counter() - started
+    return {"tiles": tiles, "stored": stored, "candidates": k, "size": spec.size, "format": spec.format,
+            "wall_s": round(wall, 3), "ips": round(tiles / wall, 1)}

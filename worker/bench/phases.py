@@ -17,6 +17,26 @@ def pipeline(ctx: Ctx, sizes: Sizes) -> dict:
                     "pipeline")
 
 
+def catalogue_pipeline(ctx: Ctx, sizes: Sizes, run_id: str) -> dict:
+    """One catalogue-fill job of catalogue_tiles SKUs (spec defaults: best of 4, 800 px JPEG), submit to done."""
+    tag = f"CP-{run_id}-"
+    spec = {"kind": "catalogue_fill",
+            "rows": [{"sku": f"{tag}{i:06d}", "category": ctx.category} for i in range(sizes.catalogue_tiles)]}
+    sub = submit_jobs(ctx, [spec])
+    wait_jobs(ctx, sub.job_ids, sizes.phase_timeout_s, "catalogue_pipeline")
+    wall = (finished_at(ctx.sf, sub.job_ids) - sub.started).total_seconds()
+    with ctx.sf() as s:
+        status = s.get(Job, sub.job_ids[0]).status
+        rows = s.scalar(select(func.count()).select_from(Asset).where(Asset.job_id == sub.job_ids[0]))
+    objects = sum(tag in key for key in ctx.store.list("catalogue/"))
+    check = {"phase": "catalogue_pipeline", "jobs": 1, "jobs_succeeded": int(status == "succeeded"),
+             "images_requested": sizes.catalogue_tiles, "asset_rows": rows, "objects_stored": objects}
+    check["ok"] = status == "succeeded" and rows == objects == sub.images == sizes.catalogue_tiles
+    ctx.checks.append(check)
+    return {"tiles": sub.images, "wall_s": round(wall, 3), "ips": round(sub.images / wall, 1),
+            "submit_s": round(sub.submit_s, 3), "counts_ok": check["ok"]}
+
+
 def small_jobs(ctx: Ctx, sizes: Sizes) -> dict:
     """Many small jobs submitted one after another (each relayed at once, as the API does)."""
     specs = [spec(ctx, sizes.small_job_images, sizes.image_format, seed=i) for i in range(sizes.small_jobs)]

@@ -115,9 +115,8 @@ def run_bench(settings: Settings, *, out_dir: Path, device: str | None = None, q
                   "image_size": model.image_size, "classes": len(model.class_names)},
     }
     ctx = Ctx(settings, sf, store, publish=None, category=sizes.category or model.class_names[0])
-    label = model.class_names.index(ctx.category)
-    _in_process(report, ctx, sizes, phases, device, run_id, label, progress)
-    _through_workers(report, ctx, sizes, phases, device, workers, out_dir / "logs" / run_id, progress)
+    _in_process(report, ctx, sizes, phases, device, run_id, model, progress)
+    _through_workers(report, ctx, sizes, phases, device, workers, out_dir / "logs" / run_id, run_id, progress)
     report["host"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
     _summarise(report, ctx, sizes, out_dir)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -125,12 +124,12 @@ def run_bench(settings: Settings, *, out_dir: Path, device: str | None = None, q
     return report
 
 
-def _in_process(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, run_id: str, label: int,
+def _in_process(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, run_id: str, model,
                 progress) -> None:
     import torch
 
     from gan import load_generator
-    from worker.bench.inproc import bare_loop, cuda_memory_mb, generator_ips
+    from worker.bench.inproc import bare_loop, catalogue_bare_loop, cuda_memory_mb, generator_ips
 
     if "catalogue_submit" in phases:
         from worker.bench.inproc import catalogue_submit
@@ -140,8 +139,9 @@ def _in_process(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, run_i
         ctx.checks.append({"phase": "catalogue_submit", "rows": cat["rows"], "ok": cat["skus_to_generate"] == cat["rows"]})
         report["catalogue_submit"], report["catalogue_submit_s"] = cat, cat["wall_s"]
         progress(f"[catalogue_submit] {cat['wall_s']} s for {cat['rows']} rows")
-    if not {"generator", "bare_loop"} & set(phases):
+    if not {"generator", "bare_loop", "catalogue_bare"} & set(phases):
         return
+    label = model.class_names.index(ctx.category)
     from worker.runner import resolve_precision
 
     torch.set_num_threads(ctx.settings.torch_threads)  # as the worker sets it
@@ -163,6 +163,16 @@ def _in_process(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, run_i
                            "ok": ok})
         report["bare_loop"], report["bare_loop_ips"] = bare, bare["ips"]
         progress(f"[bare_loop] {bare['ips']} img/s ({bare['wall_s']} s)")
+    if "catalogue_bare" in phases:
+        progress(f"[catalogue_bare] {sizes.catalogue_tiles} catalogue tiles: best of 4 candidates, 800 px JPEG, store")
+        prefix = f"bench/{run_id}/catalogue/"
+        cat = catalogue_bare_loop(generator, ctx.store, prefix, model, ctx.category, sizes.catalogue_tiles,
+                                  ctx.settings.batch_size, precision)
+        stored = len(count_objects(ctx.store, prefix))
+        ctx.checks.append({"phase": "catalogue_bare", "images_requested": sizes.catalogue_tiles,
+                           "objects_stored": stored, "ok": stored == cat["stored"] == sizes.catalogue_tiles})
+        report["catalogue_bare"], report["catalogue_bare_ips"] = cat, cat["ips"]
+        progress(f"[catalogue_bare] {cat['ips']} tiles/s ({cat['wall_s']} s)")
     if device == "cuda":
         report["gpu_memory"]["bench_process"] = cuda_memory_mb()
     del generator
@@ -179,10 +189,10 @@ def _start_fleet(procs: Procs, ctx: Ctx, sizes: Sizes, workers: int, progress) -
 
 
 def _through_workers(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, workers: int, log_dir: Path,
-                     progress) -> None:
+                     run_id: str, progress) -> None:
     from worker.celery_app import create_celery, create_publisher
 
-    fleet_phases = [p for p in ("pipeline", "small_jobs", "urgent", "scaling") if p in phases]
+    fleet_phases = [p for p in ("pipeline", "catalogue_pipeline", "small_jobs", "urgent", "scaling") if p in phases]
     if not fleet_phases and "naive" not in phases:
         return
     env = {**os.environ, "ASSETGEN_QUEUE": ctx.settings.queue, "ASSETGEN_DEVICE": device}
@@ -201,7 +211,7 @@ def _through_workers(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, 
     try:
         if fleet_phases:
             _start_fleet(procs, ctx, sizes, workers, progress)
-            _fleet_phases(report, ctx, sizes, fleet_phases, MemoryWatch(procs), device == "cuda", progress)
+            _fleet_phases(report, ctx, sizes, fleet_phases, MemoryWatch(procs), device == "cuda", run_id, progress)
             procs.stop_all()
         if device == "cuda":
             report["gpu_memory"]["workers_peak_mb"] = gpu_peak.peak_gpu_mb
@@ -215,12 +225,19 @@ def _through_workers(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, 
         procs.stop_all()
 
 
-def _fleet_phases(report: dict, ctx: Ctx, sizes: Sizes, phases, memory: MemoryWatch, gpu: bool, progress) -> None:
+def _fleet_phases(report: dict, ctx: Ctx, sizes: Sizes, phases, memory: MemoryWatch, gpu: bool, run_id: str,
+                  progress) -> None:
     if "pipeline" in phases:
         progress(f"[pipeline] one job of {sizes.pipeline_images} images")
         report["pipeline"] = _public(ph.pipeline(ctx, sizes))
         report["pipeline_ips"] = report["pipeline"]["ips"]
         progress(f"[pipeline] {report['pipeline_ips']} img/s ({report['pipeline']['wall_s']} s)")
+    if "catalogue_pipeline" in phases:
+        progress(f"[catalogue_pipeline] one catalogue-fill job of {sizes.catalogue_tiles} SKUs")
+        report["catalogue_pipeline"] = ph.catalogue_pipeline(ctx, sizes, run_id)
+        report["catalogue_pipeline_ips"] = report["catalogue_pipeline"]["ips"]
+        progress(f"[catalogue_pipeline] {report['catalogue_pipeline_ips']} tiles/s "
+                 f"({report['catalogue_pipeline']['wall_s']} s)")
     if "small_jobs" in phases:
         progress(f"[small_jobs] {sizes.small_jobs} jobs of {sizes.small_job_images} images")
         report["small_jobs"] = _public(ph.small_jobs(ctx, sizes))
@@ -268,6 +285,7 @@ def _summarise(report: dict, ctx: Ctx, sizes: Sizes, out_dir: Path) -> None:
 
     report["pipeline_ratio"] = _ratio(report.get("pipeline_ips"), report.get("bare_loop_ips"))
     report["small_jobs_ratio"] = _ratio(report.get("small_jobs_ips"), report.get("pipeline_ips"))
+    report["catalogue_pipeline_ratio"] = _ratio(report.get("catalogue_pipeline_ips"), report.get("catalogue_bare_ips"))
     report["speedup_vs_naive"] = _ratio(report.get("pipeline_ips"), report.get("naive_ips"), 1)
     report.setdefault("catalogue_submit_s", None)
     points = report.get("scaling", {}).get("points", [])

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-PHASES = ("generator", "bare_loop", "catalogue_submit", "pipeline", "small_jobs", "urgent", "scaling", "naive")
+PHASES = ("generator", "bare_loop", "catalogue_bare", "catalogue_submit", "pipeline", "catalogue_pipeline",
+          "small_jobs", "urgent", "scaling", "naive")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class Sizes:
     urgent_images: int = 4
     # Rows of the catalogue-fill job whose submit is timed (accepted in one request, then cancelled).
     catalogue_rows: int = 10_000
+    # Catalogue tiles (SKUs) of the catalogue workload, with the spec's defaults: the best of 4 candidates
+    # by classifier score, an 800 px JPEG tile; by the plain loop and by one catalogue-fill job.
+    catalogue_tiles: int = 2000
     # Images through the naive baseline (one task each: slow, so fewer).
     naive_images: int = 200
     # Category of every generated image and the output format (32 px tiles as PNG).
@@ -40,5 +44,5 @@ class Sizes:
 DEFAULT = Sizes()
 QUICK = Sizes(batch_sizes=(16, 64), min_seconds=0.05, bare_images=64, pipeline_images=64, small_jobs=8,
               small_job_images=4, scaling=(16, 32, 64), bulk_images=128, urgent_images=4, naive_images=4,
-              catalogue_rows=200,
+              catalogue_rows=200, catalogue_tiles=16,
               phase_timeout_s=120, start_timeout_s=120)

@@ -6,6 +6,8 @@ same candidates, the same choice and the same bytes. Each candidate gets a quali
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -33,6 +35,24 @@ def render_tile(pixels: np.ndarray, size: int) -> Image.Image:
     return tile
 
 
+@dataclass(frozen=True)
+class Tile:
+    data: bytes  # the encoded tile
+    width: int
+    height: int
+    best: int  # which candidate was kept
+    scores: list[float]  # every candidate's quality score
+    method: str  # how they were scored (worker.quality)
+
+
+def best_tile(scorer: Scorer, model_uri: str, pixels: np.ndarray, category: str, size: int, fmt: str) -> Tile:
+    """Score K candidates, keep the best (ties: the first), render and encode its tile."""
+    scores, method = scorer.score(model_uri, pixels, category)
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    tile = render_tile(pixels[best], size)
+    return Tile(encode(tile, fmt), tile.width, tile.height, best, scores, method)
+
+
 class CatalogueFill:
     def __init__(self, scorer: Scorer):
         self.scorer = scorer
@@ -45,15 +65,13 @@ class CatalogueFill:
 
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
         claim, fmt, sku = unit.claim, unit.claim.spec["format"], unit.params["sku"]
-        scores, method = self.scorer.score(claim.model_uri, pixels, unit.params["category"])
-        best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # ties: the first candidate
-        tile = render_tile(pixels[best], claim.spec["size"])
-        seed, score = unit.seeds[best], round(scores[best], 6)
+        tile = best_tile(self.scorer, claim.model_uri, pixels, unit.params["category"], claim.spec["size"], fmt)
+        seed, score = unit.seeds[tile.best], round(tile.scores[tile.best], 6)
         metadata = {"job": claim.job_id, "sku": sku, "model": claim.model_name, "version": claim.model_version,
-                    "seed": str(seed), "score": f"{score:.6f}", "score-method": method,
+                    "seed": str(seed), "score": f"{score:.6f}", "score-method": tile.method,
                     "category": unit.params["category"], "synthetic": "true"}
-        attrs = {"sku": sku, "score": score, "score_method": method, "candidate": best,
-                 "candidate_scores": [round(s, 6) for s in scores], "synthetic": True}
+        attrs = {"sku": sku, "score": score, "score_method": tile.method, "candidate": tile.best,
+                 "candidate_scores": [round(s, 6) for s in tile.scores], "synthetic": True}
         (key,) = unit.keys
-        return [Output(key, encode(tile, fmt), CONTENT_TYPES[fmt], metadata, tile.width, tile.height, seed,
+        return [Output(key, tile.data, CONTENT_TYPES[fmt], metadata, tile.width, tile.height, seed,
                        unit.params["category"], attrs)]
