@@ -129,7 +129,7 @@ def _in_process(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, run_i
     import torch
 
     from gan import load_generator
-    from worker.bench.inproc import bare_loop, catalogue_bare_loop, cuda_memory_mb, generator_ips
+    from worker.bench.inproc import bare_loop, cuda_memory_mb, generator_ips
 
     if "catalogue_submit" in phases:
         from worker.bench.inproc import catalogue_submit
@@ -164,18 +164,25 @@ def _in_process(report: dict, ctx: Ctx, sizes: Sizes, phases, device: str, run_i
         report["bare_loop"], report["bare_loop_ips"] = bare, bare["ips"]
         progress(f"[bare_loop] {bare['ips']} img/s ({bare['wall_s']} s)")
     if "catalogue_bare" in phases:
-        progress(f"[catalogue_bare] {sizes.catalogue_tiles} catalogue tiles: best of 4 candidates, 800 px JPEG, store")
-        prefix = f"bench/{run_id}/catalogue/"
-        cat = catalogue_bare_loop(generator, ctx.store, prefix, model, ctx.category, sizes.catalogue_tiles,
-                                  ctx.settings.batch_size, precision)
-        stored = len(count_objects(ctx.store, prefix))
-        ctx.checks.append({"phase": "catalogue_bare", "images_requested": sizes.catalogue_tiles,
-                           "objects_stored": stored, "ok": stored == cat["stored"] == sizes.catalogue_tiles})
-        report["catalogue_bare"], report["catalogue_bare_ips"] = cat, cat["ips"]
-        progress(f"[catalogue_bare] {cat['ips']} tiles/s ({cat['wall_s']} s)")
+        _catalogue_bare(report, ctx, sizes, generator, model, precision, run_id, progress)
     if device == "cuda":
         report["gpu_memory"]["bench_process"] = cuda_memory_mb()
     del generator
+
+
+def _catalogue_bare(report: dict, ctx: Ctx, sizes: Sizes, generator, model, precision: str, run_id: str,
+                    progress) -> None:
+    from worker.bench.inproc import catalogue_bare_loop
+
+    progress(f"[catalogue_bare] {sizes.catalogue_tiles} catalogue tiles: best of 4 candidates, 800 px JPEG, store")
+    prefix = f"bench/{run_id}/catalogue/"
+    cat = catalogue_bare_loop(generator, ctx.store, prefix, model, ctx.category, sizes.catalogue_tiles,
+                              ctx.settings.batch_size, precision)
+    stored = len(count_objects(ctx.store, prefix))
+    ctx.checks.append({"phase": "catalogue_bare", "images_requested": sizes.catalogue_tiles,
+                       "objects_stored": stored, "ok": stored == cat["stored"] == sizes.catalogue_tiles})
+    report["catalogue_bare"], report["catalogue_bare_ips"] = cat, cat["ips"]
+    progress(f"[catalogue_bare] {cat['ips']} tiles/s ({cat['wall_s']} s)")
 
 
 def _start_fleet(procs: Procs, ctx: Ctx, sizes: Sizes, workers: int, progress) -> None:
