@@ -12,8 +12,9 @@ Signature: ``X-Assetgen-Signature: v1=<hex>``, HMAC-SHA256 keyed with the
 client's webhook secret over ``<X-Assetgen-Timestamp>.<raw body>``.
 
 SSRF: only http(s); every address the host resolves to must be public unless
-``webhook_allow_private``; redirects are not followed. The host is resolved again
-by the HTTP client when it connects (a DNS-rebinding window remains).
+``webhook_allow_private``; the connection goes to the address that was checked (the
+host is not resolved again: no DNS-rebinding window; TLS still verifies the host
+name); redirects are not followed.
 Logs name the job, the event and the target's host, never the URL or a secret.
 """
 from __future__ import annotations
@@ -23,10 +24,10 @@ import hmac
 import ipaddress
 import json
 import logging
+import http.client
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -76,21 +77,58 @@ def signed_headers(secret: str, body: bytes, event: str, event_id: str) -> dict[
 # ---------------------------------------------------------------- SSRF guard
 
 
-def check_target(url: str, allow_private: bool) -> None:
+def check_target(url: str, allow_private: bool) -> str:
+    """The address to connect to: the host's first address, every one of them public unless allowed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeTarget("only http(s) URLs with a host may be called")
-    if allow_private:
-        return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeTarget(f"host does not resolve ({type(exc).__name__})") from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0].split("%")[0])
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    for address in addresses if not allow_private else ():
+        addr = ipaddress.ip_address(address)
         if not addr.is_global or addr.is_multicast:
             raise UnsafeTarget(f"host resolves to a non-public address ({addr}); "
                                "set ASSETGEN_WEBHOOK_ALLOW_PRIVATE=true to allow it")
+    return addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to a vetted address (the URL's host still goes in the Host header)."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to a vetted address; the certificate is verified for the URL's host name."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, address: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST body to url over a connection to ``address``; the status code (3xx is an answer, not followed)."""
+    parts = urlsplit(url)
+    conn_cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    conn = conn_cls(parts.hostname, parts.port, address, timeout)
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", target, body=body, headers=headers)
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def refuse_private_literal(url: str, allow_private: bool) -> None:
@@ -210,30 +248,21 @@ def claim_due(sf: sessionmaker[Session], settings: Settings, now: datetime, limi
     return due
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a 3xx is an answer (a failed attempt), never followed
-
-
 def send(due: Due, settings: Settings) -> Outcome:
     if due.secret is None:
         return Outcome(None, "no signing secret: the job has no API client and ASSETGEN_WEBHOOK_SECRET is unset",
                        0, permanent=True)
     try:
-        check_target(due.url, settings.webhook_allow_private)
+        address = check_target(due.url, settings.webhook_allow_private)
     except UnsafeTarget as exc:
         return Outcome(None, f"refused target: {exc}", 0, permanent=True)
-    request = urllib.request.Request(due.url, data=due.body, method="POST",
-                                     headers=signed_headers(due.secret, due.body, due.event, due.event_id))
-    opener = urllib.request.build_opener(_NoRedirects)
     started = time.monotonic()
     try:
-        with opener.open(request, timeout=settings.webhook_timeout_seconds) as resp:
-            code, error = resp.status, None
-    except urllib.error.HTTPError as exc:
-        code, error = exc.code, f"HTTP {exc.code}"
-    except (OSError, ValueError) as exc:  # refused, timed out, reset, TLS, bad URL
-        code, error = None, f"{type(exc).__name__}: {str(getattr(exc, 'reason', exc))[:200]}"
+        code = post(due.url, address, due.body, signed_headers(due.secret, due.body, due.event, due.event_id),
+                    settings.webhook_timeout_seconds)
+        error = None if 200 <= code < 300 else f"HTTP {code}"
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # refused, timed out, reset, TLS
+        code, error = None, f"{type(exc).__name__}: {str(exc)[:200]}"
     return Outcome(code, error, int((time.monotonic() - started) * 1000))
 
 

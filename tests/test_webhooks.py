@@ -18,6 +18,7 @@ from jobs.webhooks import (
     check_target,
     deliver_due,
     deliveries,
+    post,
     replay,
     verify,
 )
@@ -101,6 +102,18 @@ def test_loopback_target_refused_by_default(api_ctx, receiver):
 def test_ssrf_guard_refuses(url):
     with pytest.raises(UnsafeTarget):
         check_target(url, allow_private=False)
+
+
+def test_delivery_connects_to_the_vetted_address_not_a_second_lookup(receiver):
+    """DNS rebinding: the POST goes to the address check_target approved; the name is not resolved again."""
+    port = receiver.server.server_address[1]
+    url = f"http://hooks.rebind.invalid:{port}/in?x=1"  # .invalid never resolves (RFC 6761)
+    code = post(url, "127.0.0.1", b'{"a": 1}', {"X-Test": "yes"}, timeout=5)
+    assert code == 200
+    (got,) = receiver.requests
+    assert got["path"] == "/in?x=1" and got["body"] == b'{"a": 1}'
+    assert got["headers"]["Host"] == f"hooks.rebind.invalid:{port}" and got["headers"]["X-Test"] == "yes"
+    assert check_target(f"http://127.0.0.1:{port}/", allow_private=True) == "127.0.0.1"
 
 
 def test_ssrf_guard_allows_public_and_opt_in_private():
