@@ -64,13 +64,15 @@ class AdCreative:
         key = claim.spec["brand"].get("logo")
         if key is None:
             return None
-        if (claim.job_id, key) not in self._logos:
+        logo = self._logos.get((claim.job_id, key))  # renders run on several I/O threads: no check-then-read
+        if logo is None:
             if self.store is None or self.store.head(key) is None:
                 raise LogoError(f"brand.logo: no object {key!r} in the bucket; upload it and retry the job")
+            logo = decode_logo(key, self.store.get(key))
             if len(self._logos) >= LOGO_CACHE:
                 self._logos.clear()
-            self._logos[(claim.job_id, key)] = decode_logo(key, self.store.get(key))
-        return self._logos[(claim.job_id, key)]
+            self._logos[(claim.job_id, key)] = logo
+        return logo
 
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
         claim, spec = unit.claim, unit.claim.spec
