@@ -16,7 +16,8 @@ PRIORITY_RANK = case((Job.priority == "urgent", 0), (Job.priority == "normal", 1
 
 def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_seconds: int,
                max_images: int, max_items: int = 64) -> list[Claim]:
-    """Claim queued items of first's model (most urgent first) while their images fit in max_images."""
+    """Claim queued items of first's model (most urgent first) while their samples fit in max_images;
+    items too large to fit are filtered in SQL, so they never crowd small ones out of the candidates."""
     room = max_images - first.params["samples"]
     if room <= 0 or max_items <= 0:
         return []
@@ -25,7 +26,7 @@ def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_secon
         candidates = s.execute(
             select(WorkItem.id, WorkItem.params).join(Job, Job.id == WorkItem.job_id)
             .where(WorkItem.state == ItemState.queued.value, Job.model_sha256 == first.model_sha256,
-                   Job.status.in_(ACTIVE_JOB))
+                   Job.status.in_(ACTIVE_JOB), WorkItem.params["samples"].as_integer() <= room)
             .order_by(PRIORITY_RANK, WorkItem.id).limit(max_items)
             .with_for_update(of=WorkItem, skip_locked=True)).all()
         picked = []

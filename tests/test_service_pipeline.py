@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs import service
-from jobs.models import Asset
+from jobs.models import Asset, WorkItem
 from tests.checks import assert_job_consistent
 from worker.model_cache import ModelCache
 from worker.runner import Pipeline
@@ -142,3 +142,18 @@ def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(embedded_env,
     assert pipeline.run_item(job.items[0].id) == "succeeded"
     assert len(generated) == 25 and max(in_flight) == 32  # the batch being made + the one being stored
     assert_job_consistent(sf, store, job.id, 400)
+
+
+def test_older_large_items_do_not_crowd_small_ones_out_of_coalescing(embedded_env, app_for):
+    from jobs.coalesce import claim_more
+
+    settings, sf, _ = app_for(embedded_env)
+    big = service.submit(sf, settings, {"category": "bag", "count": 16 * 70, "images_per_item": 16})
+    small = [service.submit(sf, settings, {"category": "bag", "count": 4, "seed": i}) for i in range(3)]
+    first = service.claim_item(sf, small[0].items[0].id, "w", 60)
+    # 70 older queued items of 16 samples each cannot fit the 12 left of a 16-sample batch; the two small ones can
+    more = claim_more(sf, first, "w", 60, max_images=16, max_items=64)
+    assert sorted(c.job_id for c in more) == sorted(j.id for j in small[1:])
+    with sf() as s:
+        states = set(s.scalars(select(WorkItem.state).where(WorkItem.job_id == big.id)))
+    assert states == {"queued"}  # the large items wait for a run of their own
