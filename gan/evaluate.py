@@ -6,7 +6,6 @@ the generated set) scored against the real test split by the same classifier.
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 
 import torch
 
@@ -148,10 +147,3 @@ def headline(result: dict) -> list[str]:
         lines.append(f"  {name:<14}{g['frechet_per_class'][name]:>10.3f}{r['frechet_per_class'][name]:>10.3f}"
                      f"   consistency {g['per_class_consistency'][name]:.3f}")
     return lines
-
-
-def evaluate_checkpoint(path: Path, **kwargs) -> dict:
-    from gan.checkpoint import load_generator
-
-    generator, meta = load_generator(path)
-    return evaluate(generator, meta, **kwargs)

@@ -109,7 +109,3 @@ def build_generator(cfg: ModelConfig) -> Generator:
 
 def build_discriminator(cfg: ModelConfig) -> Discriminator:
     return Discriminator(cfg)
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -15,6 +15,11 @@ class DatabaseNotMigrated(RuntimeError):
     """The database schema is missing or behind the code."""
 
 
+class DatabaseAway(RuntimeError):
+    """The database dropped a connection mid-write (a restart, or a transaction it ended): nothing was
+    recorded, so the work can simply be retried."""
+
+
 def create_db_engine(settings: Settings) -> Engine:
     url = settings.db_url()
     if url.startswith("sqlite"):

@@ -182,16 +182,10 @@ def claim_item(sf: sessionmaker[Session], item_id: int, worker: str, lease_secon
                      model_name=job.model_name, model_version=job.model_version)
 
 
-def stored_keys(sf: sessionmaker[Session], claim: Claim) -> set[str]:
-    """Keys an earlier attempt of this item already recorded (a retry skips them)."""
+def stored_keys(sf: sessionmaker[Session], claims: list[Claim]) -> set[str]:
+    """Keys earlier attempts of these items already recorded (a retry skips them), in one query."""
     with sf() as s:
-        return set(s.scalars(select(Asset.key).where(Asset.item_id == claim.item_id)))
-
-
-def record_assets(sf: sessionmaker[Session], claim: Claim, assets: list[dict], lease_seconds: int) -> bool:
-    """Record stored objects and extend the lease; False (and nothing written) if fenced out."""
-    with sf.begin() as s:
-        return _record(s, claim, assets, lease_seconds)
+        return set(s.scalars(select(Asset.key).where(Asset.item_id.in_([c.item_id for c in claims]))))
 
 
 def _record(s: Session, claim: Claim, assets: list[dict], lease_seconds: int) -> bool:
@@ -217,7 +211,8 @@ def _on_recorded(s: Session, claim: Claim, fresh: list[dict]) -> None:
 
 
 def record_batch(sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]], lease_seconds: int) -> list[int]:
-    """record_assets for several items in one transaction; returns the ids of items fenced out."""
+    """Record stored objects of several items (extending their leases) in one transaction; returns the ids
+    of items fenced out, whose rows are not written."""
     fenced = []
     with sf.begin() as s:
         for claim, assets in batch:
@@ -226,22 +221,8 @@ def record_batch(sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]
     return fenced
 
 
-def _close_item(sf: sessionmaker[Session], claim: Claim, values: dict, counter) -> bool | None:
-    """Move a claimed item to a terminal state; True if that made the whole job complete, None if fenced."""
-    with sf.begin() as s:
-        if not s.execute(update(WorkItem).where(*_fenced(claim)).values(lease_until=None, **values)).rowcount:
-            return None
-        row = s.execute(update(Job).where(Job.id == claim.job_id).values({counter: counter + 1})
-                        .returning(Job.done_items, Job.failed_items, Job.total_items)).one()
-        return row.done_items + row.failed_items == row.total_items
-
-
-def complete_item(sf: sessionmaker[Session], claim: Claim) -> bool | None:
-    return _close_item(sf, claim, {"state": ItemState.succeeded.value}, Job.done_items)
-
-
 def complete_items(sf: sessionmaker[Session], claims: list[Claim]) -> tuple[list[int], list[str]]:
-    """complete_item for many items in one transaction: (ids of items fenced out, ids of jobs now complete)."""
+    """Mark claimed items succeeded in one transaction: (ids of items fenced out, ids of jobs now complete)."""
     fenced, done_per_job = [], {}
     with sf.begin() as s:
         for claim in claims:
@@ -275,8 +256,14 @@ def manifest_inputs(sf: sessionmaker[Session], job_ids: list[str]) -> list[tuple
 
 
 def fail_item(sf: sessionmaker[Session], claim: Claim, code: str, message: str) -> bool | None:
+    """Mark a claimed item failed with a reason; True if that ended the whole job, None if fenced out."""
     values = {"state": ItemState.failed.value, "error_code": code, "error_message": message[:2000]}
-    return _close_item(sf, claim, values, Job.failed_items)
+    with sf.begin() as s:
+        if not s.execute(update(WorkItem).where(*_fenced(claim)).values(lease_until=None, **values)).rowcount:
+            return None
+        row = s.execute(update(Job).where(Job.id == claim.job_id).values(failed_items=Job.failed_items + 1)
+                        .returning(Job.done_items, Job.failed_items, Job.total_items)).one()
+        return row.done_items + row.failed_items == row.total_items
 
 
 def final_status(done: int, failed: int) -> JobStatus:

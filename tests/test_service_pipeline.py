@@ -60,8 +60,8 @@ def test_stale_attempt_writes_nothing(env):
     assert service.claim_item(sf, item_id, "w3", lease_seconds=600) is None  # live lease: not claimable
     asset = {"key": "jobs/x/00000.png", "sha256": "0" * 64, "bytes": 1, "width": 1, "height": 1, "seed": 1,
              "category": "bag", "content_type": "image/png"}
-    assert service.record_assets(sf, stale, [asset], 600) is False
-    assert service.complete_item(sf, stale) is None
+    assert service.record_batch(sf, [(stale, [asset])], 600) == [stale.item_id]
+    assert service.complete_items(sf, [stale]) == ([stale.item_id], [])
     with sf() as s:
         assert s.scalar(select(func.count()).select_from(Asset)) == 0
     assert service.get_job(sf, job.id).done_items == 0
@@ -74,7 +74,7 @@ def test_cancel_stops_work_and_is_idempotent(env):
     assert service.cancel_job(sf, job.id).status == "cancelled"
     assert service.cancel_job(sf, job.id).status == "cancelled"
     assert pipeline.run_item(job.items[1].id) == "not-claimable"
-    assert service.record_assets(sf, running, [], 600) is False  # the running worker is fenced out
+    assert service.record_batch(sf, [(running, [])], 600) == [running.item_id]  # the running worker is fenced out
     assert store.list() == []
     with pytest.raises(service.JobNotFound):
         service.cancel_job(sf, "no-such-job")
@@ -157,3 +157,30 @@ def test_older_large_items_do_not_crowd_small_ones_out_of_coalescing(embedded_en
     with sf() as s:
         states = set(s.scalars(select(WorkItem.state).where(WorkItem.job_id == big.id)))
     assert states == {"queued"}  # the large items wait for a run of their own
+
+
+def test_a_lost_connection_retries_and_a_fenced_failure_says_fenced(env):
+    """A write cut off by the database (e.g. it ended a frozen process's transaction) fails nothing: the task
+    retries (DatabaseAway); failing an item whose lease another worker took reports 'fenced', not 'failed'."""
+    from sqlalchemy.exc import InternalError
+
+    from jobs.db import DatabaseAway
+    from worker.kinds.generate import Generate
+
+    settings, sf, store, pipeline = env
+
+    class ConnectionCutOff(Generate):
+        def render(self, unit, pixels):
+            raise InternalError("INSERT ...", {}, RuntimeError("terminating connection"), connection_invalidated=True)
+
+    cut = Pipeline(settings, sf, store, ModelCache(), kinds={"generate": ConnectionCutOff()})
+    job = service.submit(sf, settings, {"category": "bag", "count": 2})
+    with pytest.raises(DatabaseAway):
+        cut.run_item(job.items[0].id)
+    assert service.failed_items(sf, job.id) == [] and service.get_job(sf, job.id).failed_items == 0
+
+    other = service.submit(sf, settings, {"category": "bag", "count": 2})
+    stale = service.claim_item(sf, other.items[0].id, "w1", lease_seconds=-1)
+    service.claim_item(sf, other.items[0].id, "w2", lease_seconds=600)
+    assert pipeline._fail(stale, "internal_error", "boom") == "fenced"
+    assert service.failed_items(sf, other.id) == []

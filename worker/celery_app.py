@@ -12,6 +12,7 @@ from celery import Celery
 from celery.signals import task_postrun
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from jobs.db import DatabaseAway
 from jobs.settings import Settings
 from worker.sqla_transport import register as register_sqla_transport
 
@@ -70,7 +71,7 @@ def create_celery(settings: Settings) -> Celery:
         return state["pipeline"]
 
     # A database that is briefly away (e.g. a PostgreSQL restart): retry the task with backoff.
-    @app.task(name=RUN_ITEM_TASK, autoretry_for=(OperationalError, InterfaceError), retry_backoff=1,
+    @app.task(name=RUN_ITEM_TASK, autoretry_for=(OperationalError, InterfaceError, DatabaseAway), retry_backoff=1,
               retry_backoff_max=30, max_retries=8)
     def run_item(item_id: int) -> str:
         return pipeline().run_item(int(item_id))

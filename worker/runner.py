@@ -8,13 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gan import sample
 from gan.checkpoint import CheckpointError
 from jobs import service
 from jobs.coalesce import claim_more
+from jobs.db import DatabaseAway
 from jobs.settings import Settings
 from worker.kinds import Kind, Output, Unit, create_kinds
 from worker.manifest import build_manifest, kind_section, manifest_key
@@ -61,6 +62,9 @@ class Pipeline:
         except (OperationalError, InterfaceError):
             raise  # the database is away: nothing can be recorded; the task retries, the sweeper backs it up
         except Exception as exc:  # the items fail with a reason; the rest of their jobs go on
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                # e.g. the server ended a transaction this (frozen) process left idle: the database is away
+                raise DatabaseAway(f"{type(exc.orig).__name__}: {exc.orig}") from exc
             log.exception("work items %s failed", [c.item_id for c in claims])
             for c in claims:
                 if c.item_id not in outcome:
@@ -71,17 +75,17 @@ class Pipeline:
         self.finalize(*complete)
         return outcome
 
-    def _todo(self, claim: service.Claim) -> list[Unit]:
-        """The units of an item that no earlier attempt recorded."""
-        stored = service.stored_keys(self.sf, claim)
-        return [u for u in self.kinds[claim.spec["kind"]].units(claim) if not u.keys <= stored]
+    def _todo(self, claims: list[service.Claim]) -> list[Unit]:
+        """The units of the items that no earlier attempt recorded."""
+        stored = service.stored_keys(self.sf, claims)
+        return [u for c in claims for u in self.kinds[c.spec["kind"]].units(c) if not u.keys <= stored]
 
     def _generate(self, claims: list[service.Claim], generator, outcome: dict[int, str]) -> None:
         """Batches of units across items; while batch k+1 is generated, batch k is rendered, encoded and
         uploaded by the I/O pool. At most two batches are held (back-pressure); a fenced item stops at a
         batch edge."""
         pending = None
-        for batch in self._batches([u for c in claims for u in self._todo(c)]):
+        for batch in self._batches(self._todo(claims)):
             batch = [u for u in batch if u.claim.item_id not in outcome]
             if not batch:
                 continue
@@ -139,9 +143,10 @@ class Pipeline:
                 "seed": out.seed, "category": out.category, "content_type": out.content_type, "attrs": out.attrs}
 
     def _fail(self, claim: service.Claim, code: str, message: str) -> str:
-        if service.fail_item(self.sf, claim, code, message):
+        ended = service.fail_item(self.sf, claim, code, message)
+        if ended:
             self.finalize(claim.job_id)
-        return "failed"
+        return "fenced" if ended is None else "failed"
 
     def finalize(self, *job_ids: str) -> None:
         """Write each job's manifest (last; in parallel on the I/O pool), then mark the job finished.
