@@ -62,7 +62,8 @@ def side_by_side(ours: Image.Image, classic_imgs: np.ndarray, preds: torch.Tenso
 
 
 def bench_gan(model_path, source="fashion-mnist", epochs=None, out_dir="bench_out/gan", per_class=1000,
-              cache_dir=None, seed=0, on_progress=None) -> dict:
+              cache_dir=None, seed=0, on_progress=None, device="cpu") -> dict:
+    """Score `model_path`, train and score the classic baseline for the same epochs (on `device`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     generator, meta = load_generator(model_path)
@@ -70,7 +71,7 @@ def bench_gan(model_path, source="fashion-mnist", epochs=None, out_dir="bench_ou
     ours = evaluate(generator, meta, source, per_class, cache_dir)
     train, test = split_data(source, meta["image_size"], meta["channels"])
     clf, _ = load_or_train(train, cache_dir, ClassifierConfig())
-    G_classic, info = train_dcgan(train, epochs, seed, on_progress)
+    G_classic, info = train_dcgan(train, epochs, seed, on_progress, device)
     classic_imgs = sample_dcgan(G_classic, per_class * len(train.class_names), seed)
     classic, preds = score_unconditional(clf, classic_imgs, train, test, train.class_names)
     grid = side_by_side(class_grid(generator, meta["class_names"], 10, scale=2), classic_imgs.numpy(), preds,

@@ -60,12 +60,17 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=None) -> tuple[DCGANGenerator, dict]:
-    """Train the baseline for `epochs` passes over `data` (CPU); returns G and run info."""
+def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=None,
+                device: str | torch.device = "cpu") -> tuple[DCGANGenerator, dict]:
+    """Train the baseline for `epochs` passes over `data` in fp32 on `device`; returns G (on the CPU)
+    and run info. Initialisation and the data order come from the CPU RNG on every device."""
+    device = torch.device(device)
     torch.manual_seed(seed)
     G, D = DCGANGenerator(data.channels, data.image_size), DCGANDiscriminator(data.channels, data.image_size)
     G.apply(dcgan_init)
     D.apply(dcgan_init)
+    G, D = G.to(device), D.to(device)
+    images = data.images.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     n = len(data)
@@ -76,9 +81,9 @@ def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=No
         pos = (step * BATCH) % (n - n % BATCH or n)
         if step and pos == 0:
             order = torch.randperm(n, generator=gen)
-        real = data.images[order[pos : pos + BATCH]].float().div(127.5).sub(1.0)
-        fake = G(torch.randn(len(real), Z_DIM))
-        ones, zeros = torch.ones(len(real)), torch.zeros(len(real))
+        real = images[order[pos : pos + BATCH].to(device)].float().div(127.5).sub(1.0)
+        fake = G(torch.randn(len(real), Z_DIM).to(device))
+        ones, zeros = torch.ones(len(real), device=device), torch.zeros(len(real), device=device)
         loss_d = F.binary_cross_entropy_with_logits(D(real), ones) + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -89,8 +94,9 @@ def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=No
         opt_g.step()
         if on_progress is not None:
             on_progress({"step": step + 1, "total_steps": steps, "loss_d": loss_d.item(), "loss_g": loss_g.item()})
-    info = {"steps": steps, "batch_size": BATCH, "epochs": steps * BATCH / n, "train_seconds": time.monotonic() - start}
-    return G, info
+    info = {"steps": steps, "batch_size": BATCH, "epochs": steps * BATCH / n, "train_seconds": time.monotonic() - start,
+            "device": device.type}
+    return G.cpu(), info
 
 
 @torch.no_grad()

@@ -37,11 +37,17 @@ def resolve_model(model: str, resolver=None) -> Path:
 @click.option("--lr-g", type=float, default=2e-4, show_default=True, help="Generator Adam learning rate.")
 @click.option("--lr-d", type=float, default=4e-4, show_default=True, help="Discriminator Adam learning rate (TTUR: faster).")
 @click.option("--augment", default="auto", show_default=True, help="DiffAugment: auto, off, or e.g. color,translation,cutout.")
+@click.option("--d-steps", type=click.IntRange(1, 10), default=1, show_default=True, help="D updates per G update.")
+@click.option("--mode-seeking", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Weight of the MSGAN mode-seeking term (0 = off).")
+@click.option("--amp/--no-amp", default=True, show_default=True, help="bf16 autocast on CUDA (the CPU is always fp32).")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--sample-every", type=int, default=500, show_default=True, help="Steps between sample grids and checkpoints.")
+@click.option("--keep-snapshots", is_flag=True, help="Keep every checkpoint in RUN_DIR/snapshots/step_XXXXXXX/.")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from RUN_DIR's last train state.")
 def train_command(source, out_dir, epochs, max_minutes, device, image_size, channels, seed, batch_size,
-                  g_width, d_width, lr_g, lr_d, augment, threads, sample_every, resume):
+                  g_width, d_width, lr_g, lr_d, augment, d_steps, mode_seeking, amp, threads, sample_every, keep_snapshots,
+                  resume):
     """Train the conditional GAN on SOURCE into RUN_DIR."""
     from tqdm import tqdm
 
@@ -60,7 +66,8 @@ def train_command(source, out_dir, epochs, max_minutes, device, image_size, chan
                             g_width=g_width, d_width=d_width)
         cfg = TrainConfig(model=model, batch_size=batch_size, epochs=epochs or (1e6 if max_minutes else 10.0),
                           max_minutes=max_minutes, seed=seed, device=device, augment=augment, lr_g=lr_g, lr_d=lr_d,
-                          num_threads=threads, sample_every=sample_every)
+                          d_steps=d_steps, mode_seeking=mode_seeking, amp=amp, num_threads=threads,
+                          sample_every=sample_every, keep_snapshots=keep_snapshots)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(data)} images, {len(data.class_names)} classes: {', '.join(data.class_names)}", err=True)
@@ -178,13 +185,16 @@ def make_bench_gan_command(resolver=None) -> click.Command:
     @click.option("--out", "out_dir", default="bench_out/gan", show_default=True, type=click.Path(file_okay=False))
     @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR")
     @click.option("--threads", type=int, default=None)
+    @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                  help="Where the classic DCGAN trains (scoring runs on the CPU).")
     @click.option("--json", "as_json", is_flag=True, help="Print the full JSON (always written to OUT/bench_gan.json).")
-    def bench_gan_command(model, source, epochs, per_class, out_dir, cache_dir, threads, as_json):
+    def bench_gan_command(model, source, epochs, per_class, out_dir, cache_dir, threads, device, as_json):
         """Our model vs. the classic DCGAN recipe trained for the same epochs (JSON + PNG)."""
         import torch
         from tqdm import tqdm
 
         from gan.bench import bench_gan
+        from gan.train import pick_device
 
         if threads:
             torch.set_num_threads(threads)
@@ -196,8 +206,9 @@ def make_bench_gan_command(resolver=None) -> click.Command:
             bar.update(1)
 
         try:
-            result = bench_gan(path, source, epochs, out_dir, per_class, cache_dir, on_progress=progress)
-        except CheckpointError as exc:
+            result = bench_gan(path, source, epochs, out_dir, per_class, cache_dir, on_progress=progress,
+                               device=pick_device(device))
+        except (CheckpointError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from exc
         finally:
             bar.close()

@@ -57,6 +57,11 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1  # discriminator updates per generator update (TTUR makes 1 enough)
+    # Mode-seeking regulariser (Mao et al. 2019, "Mode Seeking GANs for Diverse Image
+    # Synthesis", MSGAN): G also minimises 1 / (mean|G(z1,y) - G(z2,y)| / mean|z1 - z2| + eps) for
+    # pairs sharing a class, which pushes a conditional G to spread a class over its modes.
+    # 0 = off (the G step is then exactly the plain hinge step).
+    mode_seeking: float = 0.0
     # EMA of G weights used for all sampling (Yazici et al. 2019, "The unusual effectiveness
     # of averaging in GAN training"; BigGAN). Half-life ~ 0.69/(1-decay) steps.
     ema_decay: float = 0.999
@@ -72,6 +77,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA only (CPU runs in fp32 for determinism)
     num_threads: int | None = None  # torch CPU threads; None = leave torch's default
     sample_every: int = 500  # steps between sample grids / checkpoints
+    keep_snapshots: bool = False  # also keep each checkpoint in snapshots/step_XXXXXXX/ (to pick one by evaluation)
     log_every: int = 50  # steps between metrics.jsonl lines
     grid_per_class: int = 10  # images per row (one row per class) in the sample grid
 
@@ -80,6 +86,12 @@ class TrainConfig:
             raise ValueError(f"batch_size={self.batch_size}: must be >= 2")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device={self.device!r}: allowed auto, cpu, cuda")
+        if self.d_steps < 1:
+            raise ValueError(f"d_steps={self.d_steps}: must be >= 1")
+        if self.mode_seeking < 0:
+            raise ValueError(f"mode_seeking={self.mode_seeking}: must be >= 0")
+        if self.mode_seeking and self.batch_size % 2:
+            raise ValueError(f"batch_size={self.batch_size}: mode seeking pairs images, so it must be even")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
         if self.epochs <= 0:

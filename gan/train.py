@@ -27,7 +27,8 @@ from gan.plots import class_grid, loss_plot
 from gan.trainstate import has_train_state, load_train_state, save_train_state
 
 # Fields that may differ between the run that wrote a train state and the one resuming it.
-RESUMABLE_CHANGES = {"epochs", "max_minutes", "device", "amp", "num_threads", "sample_every", "log_every"}
+RESUMABLE_CHANGES = {"epochs", "max_minutes", "device", "amp", "num_threads", "sample_every", "log_every",
+                     "keep_snapshots"}
 
 
 def pick_device(name: str) -> torch.device:
@@ -107,16 +108,32 @@ def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp) -> dict:
     return {"loss_d": loss.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
 
 
+def mode_seeking_term(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN's term for pairs (first half, second half) of a batch that share their classes:
+    1 / (mean|x1 - x2| / mean|z1 - z2| + eps); small when different latents give different images."""
+    h = fake.shape[0] // 2
+    ratio = (fake[:h] - fake[h : 2 * h]).abs().mean() / (z[:h] - z[h : 2 * h]).abs().mean()
+    return 1.0 / (ratio + eps)
+
+
 def g_step(run: Run, y: torch.Tensor, ops, amp) -> dict:
+    lam = run.cfg.mode_seeking
+    if lam:  # pair image i with image i + B/2 under the same class
+        h = y.shape[0] // 2
+        y = torch.cat([y[:h], y[:h]])
     z = torch.randn(y.shape[0], run.cfg.model.z_dim, device=run.device)
     run.D.requires_grad_(False)  # no weight gradients for D here: saves a third of its backward
     with amp():
-        loss = -run.D(diff_augment(run.G(z, y), ops), y).float().mean()
+        fake = run.G(z, y)
+        loss = -run.D(diff_augment(fake, ops), y).float().mean()
+        if lam:
+            ms = mode_seeking_term(fake.float(), z)
+            loss = loss + lam * ms
     run.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     run.opt_g.step()
     run.D.requires_grad_(True)
-    return {"loss_g": loss.item()}
+    return {"loss_g": loss.item(), **({"mode_seeking": ms.item()} if lam else {})}
 
 
 @torch.no_grad()
@@ -167,13 +184,16 @@ def write_outputs(run: Run, data: ImageDataset, out_dir: Path, extra: dict) -> N
         "training": {"steps": run.step, "epochs": seen / n, "images_seen": seen, "config": run.cfg.to_dict(), **extra},
     }
     save_generator(out_dir, G_eval.cpu(), meta)
+    if run.cfg.keep_snapshots:  # generator.json is written last: a snapshot with it is complete
+        save_generator(out_dir / "snapshots" / f"step_{run.step:07d}", G_eval.cpu(), meta)
     loss_plot(out_dir / "metrics.jsonl", out_dir / "loss.png")
     save_train_state(out_dir, run.modules(), run.optimizers(),
                      {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint(), **extra})
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, fingerprint: dict, out_dir: Path) -> None:
-    old = {k: v for k, v in saved["config"].items() if k not in RESUMABLE_CHANGES}
+    # Through from_dict: a field added since the run started takes its default (its old behaviour).
+    old = {k: v for k, v in TrainConfig.from_dict(saved["config"]).to_dict().items() if k not in RESUMABLE_CHANGES}
     new = {k: v for k, v in cfg.to_dict().items() if k not in RESUMABLE_CHANGES}
     if old != new:
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))

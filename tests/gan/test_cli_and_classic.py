@@ -1,3 +1,4 @@
+import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
@@ -52,3 +53,14 @@ def test_classic_dcgan_shapes_and_a_short_run(tiny_folder):
     data = load_image_folder(tiny_folder, 32, 3)
     g, info = train_dcgan(data, epochs=1.0)
     assert info["steps"] == 1 and sample_dcgan(g, 5).shape == (5, 32, 32, 3)
+    assert info["device"] == "cpu"
+
+
+@pytest.mark.gpu
+def test_classic_dcgan_trains_on_cuda(tiny_folder):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    data = load_image_folder(tiny_folder, 32, 3)
+    g, info = train_dcgan(data, epochs=1.0, device="cuda")
+    assert info["device"] == "cuda" and next(g.parameters()).device.type == "cpu"
+    assert sample_dcgan(g, 5).shape == (5, 32, 32, 3)

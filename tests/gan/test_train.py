@@ -71,3 +71,70 @@ def test_progress_hook_reports_losses(tiny_folder, tmp_path):
     train(_cfg(data, epochs=0.5), data, tmp_path / "p", on_progress=seen.append)
     assert [s["step"] for s in seen] == [1] and {"loss_d", "loss_g"} <= set(seen[0])
     assert torch.isfinite(torch.tensor([seen[0]["loss_d"], seen[0]["loss_g"]])).all()
+
+
+def test_mode_seeking_term_rewards_distinct_images_for_distinct_latents():
+    from gan.train import mode_seeking_term
+
+    z = torch.zeros(4, 3)
+    z[2:] = 1.0  # |z1 - z2| = 1 for both pairs
+    same = torch.zeros(4, 1, 2, 2)  # the two halves are identical images: collapse
+    apart = torch.cat([torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5)])  # |x1 - x2| = 0.5
+    assert mode_seeking_term(same, z).item() == pytest.approx(1e5)
+    assert mode_seeking_term(apart, z).item() == pytest.approx(1 / (0.5 + 1e-5))
+
+
+def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_path):
+    out = tmp_path / "ms"
+    res = CliRunner().invoke(train_command, ["--data", str(tiny_folder), "--out", str(out), "--epochs", "2",
+                                             "--batch-size", "8", "--g-width", "8", "--d-width", "8", "--device", "cpu",
+                                             "--d-steps", "2", "--mode-seeking", "0.5"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((out / "config.json").read_text())["config"]
+    assert (cfg["d_steps"], cfg["mode_seeking"]) == (2, 0.5)
+    _, meta = gan.load_generator(out)
+    assert meta["training"]["steps"] == 2  # 2 epochs x 2 batches, two D batches per G step
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["mode_seeking"] > 0 and torch.isfinite(torch.tensor(r["loss_g"])) for r in rows)
+    bad = CliRunner().invoke(train_command, ["--data", str(tiny_folder), "--out", str(tmp_path / "x"),
+                                             "--batch-size", "7", "--mode-seeking", "1", "--device", "cpu"])
+    assert bad.exit_code != 0 and "must be even" in bad.output
+
+
+def test_a_run_saved_before_a_config_field_existed_resumes_with_its_default(tiny_folder, tmp_path):
+    """A run started before a config field existed resumes with its default (the old behaviour)."""
+    data = load_image_folder(tiny_folder, 32, 3)
+    train(_cfg(data, epochs=0.5), data, tmp_path / "old")
+    state = tmp_path / "old" / "train_state.json"
+    saved = json.loads(state.read_text())
+    del saved["config"]["mode_seeking"]  # as written before the field was added
+    state.write_text(json.dumps(saved))
+    resumed = train(_cfg(data, epochs=1), data, tmp_path / "old")
+    straight = train(_cfg(data, epochs=1), data, tmp_path / "new")
+    sha = lambda p: json.loads((p / "generator.json").read_text())["sha256"]
+    assert sha(resumed) == sha(straight)
+
+
+@pytest.mark.gpu
+def test_cuda_training_smoke_with_bf16_autocast(tiny_folder, tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    data = load_image_folder(tiny_folder, 32, 3)
+    out = train(TrainConfig(model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY), batch_size=8,
+                            epochs=1, device="cuda", mode_seeking=1.0, sample_every=1000, grid_per_class=2),
+                data, tmp_path / "cuda")
+    g, meta = gan.load_generator(out)
+    assert meta["training"]["steps"] == 2 and gan.sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
+
+
+def test_keep_snapshots_keeps_every_checkpoint_loadable(tiny_folder, tmp_path):
+    data = load_image_folder(tiny_folder, 32, 3)
+    cfg = TrainConfig(model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY), batch_size=8, epochs=1.5,
+                      device="cpu", sample_every=1, keep_snapshots=True, grid_per_class=2)
+    out = train(cfg, data, tmp_path / "s")
+    snaps = sorted(p.name for p in (out / "snapshots").iterdir())
+    assert snaps == ["step_0000001", "step_0000002", "step_0000003"]
+    metas = [gan.load_generator(out / "snapshots" / s)[1] for s in snaps]
+    assert [m["training"]["steps"] for m in metas] == [1, 2, 3]
+    assert metas[-1]["sha256"] == json.loads((out / "generator.json").read_text())["sha256"]
+    assert len({m["sha256"] for m in metas}) == 3
