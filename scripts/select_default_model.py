@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo's gan/, run from anywhere
+
 # name -> extra `train` flags. All: 32 px, batch 64, seed 0, lr 2e-4 / 4e-4 (the shipped recipe's).
 CANDIDATES = {
     "base": ["--d-width", "24"],
@@ -30,6 +32,7 @@ CANDIDATES = {
     "aug": ["--d-width", "24", "--augment", "translation,cutout"],
     "ms_d2": ["--d-width", "32", "--mode-seeking", "1", "--d-steps", "2"],
     "wide_ms_aug": ["--g-width", "48", "--d-width", "48", "--mode-seeking", "1", "--augment", "translation,cutout"],
+    "aug_d32": ["--d-width", "32", "--augment", "translation,cutout"],
 }
 
 
@@ -37,10 +40,12 @@ def gan_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "gan", *args]
 
 
-def score(summary_row: dict) -> tuple:
-    """Sort key: targets met first, then the lowest Frechet distance."""
-    ok = summary_row["class_consistency"] >= 0.85 and summary_row["per_class_max_over_median"] <= 3.0
-    return (not ok, summary_row["per_class_max_over_median"] if not ok else 0.0, summary_row["frechet_distance"])
+def score(row: dict) -> tuple:
+    """Sort key: both targets met first (lowest Frechet distance), then consistency met (lowest
+    per-class spread), then the rest."""
+    consistent = row["class_consistency"] >= 0.85
+    ok = consistent and row["per_class_max_over_median"] <= 3.0
+    return (not ok, not consistent, 0.0 if ok else row["per_class_max_over_median"], row["frechet_distance"])
 
 
 def row_of(run: str, snap: Path, result: dict) -> dict:
