@@ -151,14 +151,15 @@ def main() -> int:
     if not rows:
         print("no snapshot was evaluated", flush=True)
         return 1
-    best = sorted(rows, key=score)[0]
+    best = min(rows, key=score)
     print("best:", json.dumps({k: v for k, v in best.items() if k != "frechet_per_class"}), flush=True)
     best_dir = a.out / "best"
     shutil.rmtree(best_dir, ignore_errors=True)
     shutil.copytree(best["snapshot"], best_dir)
+    run_dir = Path(best["snapshot"]).parents[1]
     for extra in ("metrics.jsonl", "loss.png", "command.txt", "config.json"):
-        if (Path(best["snapshot"]).parents[1] / extra).is_file():
-            shutil.copy(Path(best["snapshot"]).parents[1] / extra, best_dir / extra)
+        if (run_dir / extra).is_file():
+            shutil.copy(run_dir / extra, best_dir / extra)
     import gan
     from gan.plots import class_grid
 

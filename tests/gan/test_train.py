@@ -117,8 +117,6 @@ def test_a_run_saved_before_a_config_field_existed_resumes_with_its_default(tiny
 
 @pytest.mark.gpu
 def test_cuda_training_smoke_with_bf16_autocast(tiny_folder, tmp_path):
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
     data = load_image_folder(tiny_folder, 32, 3)
     out = train(TrainConfig(model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY), batch_size=8,
                             epochs=1, device="cuda", mode_seeking=1.0, sample_every=1000, grid_per_class=2),
