@@ -191,9 +191,14 @@ def test_5_frozen_worker_wakes_up_and_writes_nothing(fenv, app_for, fleet):
     # Frozen between two writes, it is fenced at the next one; frozen inside a transaction, the
     # server ended that transaction after a lease (its locks would hide the item from the sweeper),
     # so its commit fails, the task retries and finds the item no longer claimable.
-    zombie_log = fleet.tmp_path / "proc0-worker.log"
-    wait_until(lambda: re.search(r"succeeded in .*'(fenced|not-claimable)'", zombie_log.read_text(errors="replace")),
-               60, what="the zombie to notice it was fenced out")
+    # The retry is a new message: either worker may take it, so look for the zombie's task in every log.
+    zombie_tasks = re.findall(r"run_item\[([0-9a-f-]+)\] received", (fleet.tmp_path / "proc0-worker.log").read_text())
+
+    def fenced_out():
+        logs = "".join(p.read_text(errors="replace") for p in fleet.tmp_path.glob("proc*-worker.log"))
+        return any(re.search(rf"run_item\[{t}\] succeeded in .*'(fenced|not-claimable)'", logs) for t in zombie_tasks)
+
+    wait_until(fenced_out, 60, what="the zombie's task to notice it was fenced out")
     check_invariant(sf, store, {job.id: 200})
 
 
