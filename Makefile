@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint clean
+.PHONY: demo test install check clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,13 @@ demo: $(STAMP)
 ## make test: unit + integration tests against PostgreSQL, Redis, a moto S3 server and real workers
 test: $(STAMP)
 	$(PY) -m pytest -ra
+
+## make check: import layers (import-linter), ruff lint + format, mypy on the job domain
+check: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf assetgen-demo .assetgen .pytest_cache

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from gan import sample
+from gan.sampling import sample
 from gan.checkpoint import load_generator
-from worker.encode import encode
-from worker.layout.compose import Brand, layout, render
-from worker.layout.formats import FORMATS
-from worker.layout.text import font
+from jobs.encode import encode
+from jobs.layout.compose import Brand, layout, render
+from jobs.layout.formats import FORMATS
+from jobs.layout.text import font
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY = {"headline": "Walk further this winter", "subline": "Water-resistant leather, warm lining, grippy soles",

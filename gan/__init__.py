@@ -1,23 +1,5 @@
-"""assetgen.gan: the conditional GAN (models, data, training, checkpoints, sampling, metrics).
+"""gan: the conditional GAN (networks, data, training, checkpoints, sampling, evaluation).
 
-Pure ML: no Celery, boto3, SQLAlchemy or FastAPI imports here.
+Pure ML: no Celery, boto3, SQLAlchemy or FastAPI imports here. This package module imports
+nothing, so a light submodule (``gan.imaging``) doesn't pull in torch: import from the submodules.
 """
-from gan.checkpoint import (
-    CheckpointError,
-    default_model_path,
-    init_generator_checkpoint,
-    load_generator,
-    save_generator,
-)
-from gan.data import FASHION_MNIST_CLASSES
-from gan.sampling import sample
-
-__all__ = [
-    "CheckpointError",
-    "FASHION_MNIST_CLASSES",
-    "default_model_path",
-    "init_generator_checkpoint",
-    "load_generator",
-    "sample",
-    "save_generator",
-]

@@ -5,8 +5,19 @@ import json
 from pathlib import Path
 
 import click
+import torch
+from PIL import Image
+from tqdm import tqdm
 
-from gan.checkpoint import CheckpointError, default_model_path
+from gan.bench import bench_gan
+from gan.checkpoint import CheckpointError, default_model_path, load_generator, update_meta
+from gan.classifier import export_classifier
+from gan.config import ModelConfig, TrainConfig
+from gan.data import DataError, load_source
+from gan.device import resolve_device
+from gan.evaluate import evaluate, headline
+from gan.sampling import MAX_SEED, sample
+from gan.train import train
 
 
 def resolve_model(model: str, resolver=None) -> Path:
@@ -49,12 +60,6 @@ def train_command(source, out_dir, epochs, max_minutes, device, image_size, chan
                   g_width, d_width, lr_g, lr_d, augment, d_steps, mode_seeking, amp, threads, sample_every, keep_snapshots,
                   resume):
     """Train the conditional GAN on SOURCE into RUN_DIR."""
-    from tqdm import tqdm
-
-    from gan.config import ModelConfig, TrainConfig
-    from gan.data import DataError, load_source
-    from gan.train import train
-
     try:
         data = load_source(source, int(image_size), None if channels == "auto" else int(channels))
     except DataError as exc:
@@ -90,8 +95,6 @@ def train_command(source, out_dir, epochs, max_minutes, device, image_size, chan
 
 
 def _load(model: str, resolver=None):
-    from gan.checkpoint import load_generator
-
     path = resolve_model(model, resolver)
     try:
         return (*load_generator(path), path)
@@ -101,8 +104,6 @@ def _load(model: str, resolver=None):
 
 def write_pngs(images, out_dir: Path, start: int = 0) -> list[Path]:
     """uint8 (N, H, W, C) -> out_dir/<nnnnn>.png, numbered from `start`."""
-    from PIL import Image
-
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, img in enumerate(images.numpy()):
@@ -126,8 +127,6 @@ def make_generate_command(resolver=None) -> click.Command:
     @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
     def generate_command(model, category, count, seed, truncation, out_dir):
         """Write COUNT images of CATEGORY to OUT/<category>/<nnnnn>.png at native resolution."""
-        from gan.sampling import MAX_SEED, sample
-
         generator, meta, _ = _load(model, resolver)
         names = meta["class_names"]
         if category not in names:
@@ -156,12 +155,6 @@ def make_evaluate_command(resolver=None) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
     def evaluate_command(model, source, per_class, cache_dir, threads, write, as_json):
         """Score a generator: class consistency, Frechet distance, precision/recall vs. real floor."""
-        import torch
-
-        from gan.checkpoint import update_meta
-        from gan.data import DataError
-        from gan.evaluate import evaluate, headline
-
         if threads:
             torch.set_num_threads(threads)
         generator, meta, path = _load(model, resolver)
@@ -190,12 +183,6 @@ def make_bench_gan_command(resolver=None) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print the full JSON (always written to OUT/bench_gan.json).")
     def bench_gan_command(model, source, epochs, per_class, out_dir, cache_dir, threads, device, as_json):
         """Our model vs. the classic DCGAN recipe trained for the same epochs (JSON + PNG)."""
-        import torch
-        from tqdm import tqdm
-
-        from gan.bench import bench_gan
-        from gan.train import pick_device
-
         if threads:
             torch.set_num_threads(threads)
         path = resolve_model(model, resolver)
@@ -207,7 +194,7 @@ def make_bench_gan_command(resolver=None) -> click.Command:
 
         try:
             result = bench_gan(path, source, epochs, out_dir, per_class, cache_dir, on_progress=progress,
-                               device=pick_device(device))
+                               device=torch.device(resolve_device(device)))
         except (CheckpointError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from exc
         finally:
@@ -238,12 +225,6 @@ bench_gan_command = make_bench_gan_command()
 def classifier_command(model_dir: Path, source, cache_dir, threads):
     """Ship the evaluation classifier in MODEL_DIR (classifier.safetensors + .json with its sha256):
     catalogue fill scores candidates with it."""
-    import torch
-
-    from gan.checkpoint import load_generator
-    from gan.classifier import export_classifier
-    from gan.data import load_source
-
     if threads:
         torch.set_num_threads(threads)
     try:

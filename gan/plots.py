@@ -1,4 +1,4 @@
-"""PNG outputs drawn with Pillow: labelled sample grids and a loss curve."""
+"""PNG outputs: labelled sample grids (Pillow) and a loss curve (matplotlib)."""
 from __future__ import annotations
 
 import json
@@ -44,27 +44,27 @@ def read_metrics(path: Path) -> list[dict]:
 
 
 def loss_plot(metrics_path: Path, out_png: Path, keys=("loss_d", "loss_g"), size=(640, 360)) -> None:
-    """Line chart of the logged losses against the step."""
+    """Line chart of the logged losses against the step (size in pixels)."""
+    # matplotlib is heavy to import and only this chart needs it: imported here, not with gan.
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
     rows = [r for r in read_metrics(metrics_path) if all(k in r for k in keys)]
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    left, top, right, bottom = 50, 20, size[0] - 10, size[1] - 30
-    draw.rectangle((left, top, right, bottom), outline="black")
-    if len(rows) >= 2:
-        steps = np.array([r["step"] for r in rows], dtype=float)
-        vals = np.array([[r[k] for k in keys] for r in rows], dtype=float)
-        lo, hi = float(vals.min()), float(vals.max())
-        hi = hi if hi > lo else lo + 1.0
-        sx = (right - left) / max(steps.max() - steps.min(), 1.0)
-        sy = (bottom - top) / (hi - lo)
-        fills = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
-        for j, key in enumerate(keys):
-            pts = [(left + (s - steps.min()) * sx, bottom - (v - lo) * sy) for s, v in zip(steps, vals[:, j])]
-            draw.line(pts, fill=fills[j % 4], width=2)
-            draw.text((left + 10 + 90 * j, top + 5), key, fill=fills[j % 4])
-        draw.text((4, top), f"{hi:.2f}", fill="black")
-        draw.text((4, bottom - 10), f"{lo:.2f}", fill="black")
-        draw.text((left, bottom + 8), f"step {int(steps.min())}", fill="black")
-        draw.text((right - 90, bottom + 8), f"step {int(steps.max())}", fill="black")
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    img.save(out_png)
+    dpi = 100
+    fig, ax = plt.subplots(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
+    try:
+        if len(rows) >= 2:
+            steps = [r["step"] for r in rows]
+            for key in keys:
+                ax.plot(steps, [r[key] for r in rows], label=key, linewidth=1.5)
+            ax.legend(loc="best")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(True, color="#e4e4e4")
+        fig.tight_layout()
+        out_png.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out_png)
+    finally:
+        plt.close(fig)

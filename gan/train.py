@@ -22,6 +22,7 @@ from gan.augment import diff_augment
 from gan.checkpoint import CheckpointError, atomic_write_json, save_generator
 from gan.config import TrainConfig, parse_augment
 from gan.data import ImageDataset
+from gan.device import resolve_device
 from gan.models import build_discriminator, build_generator
 from gan.plots import class_grid, loss_plot
 from gan.trainstate import has_train_state, load_train_state, save_train_state
@@ -29,14 +30,6 @@ from gan.trainstate import has_train_state, load_train_state, save_train_state
 # Fields that may differ between the run that wrote a train state and the one resuming it.
 RESUMABLE_CHANGES = {"epochs", "max_minutes", "device", "amp", "num_threads", "sample_every", "log_every",
                      "keep_snapshots"}
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda: no CUDA device is available (use --device cpu or auto)")
-    return torch.device(name)
 
 
 def augment_ops(cfg: TrainConfig, num_images: int) -> tuple[str, ...]:
@@ -220,7 +213,7 @@ def prepare(cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool) -
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = build_run(cfg, pick_device(cfg.device))
+    run = build_run(cfg, torch.device(resolve_device(cfg.device)))
     if resume and has_train_state(out_dir):
         saved = json.loads((out_dir / "train_state.json").read_text())
         check_resumable(saved, cfg, data.fingerprint(), out_dir)

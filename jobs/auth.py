@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.models import ApiClient
+from jobs.db.tables import ApiClient
 
 SCOPES = ("submit", "read", "admin")
 TOKEN_PREFIX = "ag_"

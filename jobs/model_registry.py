@@ -60,7 +60,7 @@ def resolve_model(settings: Settings, ref: str, store=None) -> ResolvedModel:
     if not NAME_RE.match(name) or (version and not NAME_RE.match(version)):
         raise SpecError("model", f"{ref!r} is neither 'default', a checkpoint folder, nor a model name[@version]")
     if store is None:
-        from worker.storage import create_store
+        from jobs.storage import create_store
 
         store = create_store(settings)
     meta = published_meta(store, name, version or None)

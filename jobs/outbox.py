@@ -13,7 +13,7 @@ from typing import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.models import OutboxMessage, utcnow
+from jobs.db.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,16 @@ SQLite file as the Celery broker, and a local folder as the bucket, all under
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A job's priority: one broker queue each, consumed in this order, strictly (jobs.broker.celery).
+Priority = Literal["urgent", "normal", "bulk"]
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 
 
 class Settings(BaseSettings):
@@ -103,9 +107,6 @@ class Settings(BaseSettings):
 
     def bucket_url(self) -> str:
         return self.storage_url or str(self.resolved_home() / "bucket")
-
-    def is_embedded(self) -> bool:
-        return self.db_url().startswith("sqlite")
 
 
 def load_settings(**overrides) -> Settings:

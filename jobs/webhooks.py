@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.auth import client_webhook_secret
-from jobs.models import Job, OutboxMessage, WebhookAttempt, WebhookDelivery, utcnow
+from jobs.db.tables import Job, OutboxMessage, WebhookAttempt, WebhookDelivery, utcnow
 from jobs.service import WEBHOOK, JobNotFound
 from jobs.settings import Settings
 

@@ -1,1 +1,1 @@
-"""Alembic migrations; ``target_metadata`` comes from ``jobs.models``."""
+"""Alembic migrations; ``target_metadata`` comes from ``jobs.db.tables``."""

@@ -1,7 +1,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from jobs.models import Base
+from jobs.db.tables import Base
 
 target_metadata = Base.metadata
 config = context.config

@@ -43,5 +43,5 @@ export ASSETGEN_DATABASE_URL="${PG_ADMIN_URL%/*}/$DB"
 export ASSETGEN_DATABASE_URL="${ASSETGEN_DATABASE_URL/postgresql:/postgresql+psycopg:}"
 export ASSETGEN_BROKER_URL="$REDIS_URL" ASSETGEN_STORAGE_URL="s3://bench/assetgen"
 export ASSETGEN_S3_ENDPOINT_URL="http://127.0.0.1:$PORT" ASSETGEN_HOME="${ASSETGEN_HOME:-$(mktemp -d)}"
-"$PY" -m jobs.cli db upgrade >&2
-"$PY" -m jobs.cli bench "$@"
+"$PY" -m jobs.cli.main db upgrade >&2
+"$PY" -m jobs.cli.main bench "$@"

@@ -26,7 +26,7 @@ QUICK_FLAG=()
 mkdir -p "$OUT_DIR"
 
 # The project must import (torch, celery, sqlalchemy ...); say what to do if it does not.
-if ! "$PY" -c "import jobs.cli, torch" 2>"$OUT_DIR/import-error.txt"; then
+if ! "$PY" -c "import jobs.cli.main, torch" 2>"$OUT_DIR/import-error.txt"; then
   echo "cannot import the project with $PY (see $OUT_DIR/import-error.txt): run \`$PY -m pip install -e .\`" >&2
   exit 3
 fi
@@ -45,7 +45,7 @@ for var in $(env | grep -o '^ASSETGEN_[A-Z0-9_]*' || true); do unset "$var"; don
 export ASSETGEN_HOME="$WORK/home" ASSETGEN_DEVICE="$DEVICE"
 
 echo "== 1/2: assetgen bench --device $DEVICE (32 px default model)" >&2
-timeout "$STEP_TIMEOUT" "$PY" -m jobs.cli bench --device "$DEVICE" --json "${QUICK_FLAG[@]}" \
+timeout "$STEP_TIMEOUT" "$PY" -m jobs.cli.main bench --device "$DEVICE" --json "${QUICK_FLAG[@]}" \
   --out "$WORK/out32" > "$OUT_DIR/bench-$DEVICE-32px.json"
 cp "$WORK/out32/scaling.png" "$OUT_DIR/bench-$DEVICE-32px-scaling.png" 2>/dev/null || true
 
@@ -53,7 +53,7 @@ echo "== 2/2: generator and bare loop, 64 px RGB (untrained: speed only)" >&2
 "$PY" -c "from gan import FASHION_MNIST_CLASSES as C, init_generator_checkpoint as init; \
 init('$WORK/model64', C, 64, 3, seed=0)"
 ASSETGEN_DEFAULT_MODEL="$WORK/model64" ASSETGEN_HOME="$WORK/home64" timeout "$STEP_TIMEOUT" \
-  "$PY" -m jobs.cli bench --device "$DEVICE" --json "${QUICK_FLAG[@]}" --phases generator,bare_loop \
+  "$PY" -m jobs.cli.main bench --device "$DEVICE" --json "${QUICK_FLAG[@]}" --phases generator,bare_loop \
   --out "$WORK/out64" > "$OUT_DIR/bench-$DEVICE-64px.json"
 
 "$PY" - "$OUT_DIR" "$DEVICE" <<'PY'

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from jobs import service
-from jobs.db import create_db_engine, create_session_factory, upgrade
+from jobs.db.engine import create_db_engine, create_session_factory, upgrade
 from jobs.settings import load_settings
 
 

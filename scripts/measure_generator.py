@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from gan import load_generator
+from gan.checkpoint import load_generator
 from gan.checkpoint import default_model_path
 from gan.sampling import latents
 

@@ -160,10 +160,10 @@ def main() -> int:
     for extra in ("metrics.jsonl", "loss.png", "command.txt", "config.json"):
         if (run_dir / extra).is_file():
             shutil.copy(run_dir / extra, best_dir / extra)
-    import gan
+    from gan.checkpoint import load_generator
     from gan.plots import class_grid
 
-    G, meta = gan.load_generator(best_dir)
+    G, meta = load_generator(best_dir)
     class_grid(G, meta["class_names"], 10, scale=2).save(best_dir / "samples.png")
     bench = gan_cmd("bench-gan", "--model", str(best_dir), "--data", a.data, "--out", str(a.out / "bench"),
                     "--device", a.device, "--per-class", str(a.per_class), "--threads", "8", "--json", *cache)

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.checks import assert_job_consistent
-from tests.conftest import run_cli
-from worker.layout.formats import FORMATS
+from tests.support import assert_job_consistent, run_cli
+from jobs.layout.formats import FORMATS
 
 pytestmark = pytest.mark.integration
 

@@ -1,19 +1,26 @@
-"""Ad-creative layout and rendering (worker.layout, pure): exact sizes, safe zones, text fitting,
+"""Ad-creative layout and rendering (jobs.layout, pure): exact sizes, safe zones, text fitting,
 contrast, the product cut-out, determinism."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PIL import ImageDraw
+from pydantic import ValidationError
 
-from jobs.specs import MAX_BADGE_CHARS, MAX_CTA_CHARS, MAX_HEADLINE_CHARS, MAX_SUBLINE_CHARS
-from worker.encode import encode
-from worker.layout import LayoutError
-from worker.layout.colour import contrast_ratio, parse_hex
-from worker.layout.compose import Brand, check_contrast, layout, render, slot_box
-from worker.layout.formats import FORMATS, resolve_format
-from worker.layout.templates import TEMPLATES
-from worker.layout.text import fit_at, font, missing_glyphs
+from jobs.encode import encode
+from jobs.kinds.ad_creative.spec import (
+    MAX_BADGE_CHARS,
+    MAX_CTA_CHARS,
+    MAX_HEADLINE_CHARS,
+    MAX_SUBLINE_CHARS,
+    AdCopy,
+)
+from jobs.layout import LayoutError
+from jobs.layout.colour import contrast_ratio, parse_hex
+from jobs.layout.compose import Brand, check_contrast, layout, render, slot_box
+from jobs.layout.formats import FORMATS, resolve_format
+from jobs.layout.templates import TEMPLATES
+from jobs.layout.text import fit_at, font, missing_glyphs
 
 # The issue's table, written out (not read from FORMATS): the contract with ad platforms.
 SIZES = {"square": (1080, 1080), "portrait": (1080, 1350), "story": (1080, 1920), "landscape": (1200, 628),
@@ -44,9 +51,12 @@ def product_sample(size: int = 32) -> np.ndarray:
     return (inside * 220).astype(np.uint8)[..., None]
 
 
-def test_longest_copy_is_the_longest_allowed():
-    assert [len(LONGEST[k]) for k in ("headline", "subline", "cta", "badge")] == [
-        MAX_HEADLINE_CHARS, MAX_SUBLINE_CHARS, MAX_CTA_CHARS, MAX_BADGE_CHARS]
+@pytest.mark.parametrize("field", LONGEST)
+def test_the_spec_accepts_the_longest_copy_and_not_one_character_more(field):
+    """The copy every layout test uses is exactly the longest an ad-creative spec accepts."""
+    assert AdCopy(**LONGEST).model_dump() == LONGEST
+    with pytest.raises(ValidationError, match=field):
+        AdCopy(**{**LONGEST, field: LONGEST[field] + "x"})
 
 
 @pytest.mark.parametrize("name", SIZES)

@@ -12,15 +12,16 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from jobs import service
-from jobs.models import Job
-from jobs.specs import MAX_AD_FORMATS, MAX_VARIANTS, SpecError
-from tests.conftest import cli_invoker
-from worker.kinds import create_kinds
-from worker.kinds.ad_creative import LogoError, decode_logo
-from worker.layout.compose import layout
-from worker.layout.formats import FORMATS
-from worker.model_cache import ModelCache
-from worker.runner import Pipeline
+from jobs.db.tables import Job
+from jobs.kinds.ad_creative.spec import MAX_AD_FORMATS, MAX_VARIANTS
+from jobs.specs import SpecError
+from tests.support import cli_invoker
+from jobs.kinds.registry import create_kinds
+from jobs.kinds.ad_creative.render import LogoError, decode_logo
+from jobs.layout.compose import layout
+from jobs.layout.formats import FORMATS
+from jobs.pipeline.model_cache import ModelCache
+from jobs.pipeline.runner import Pipeline
 
 SHIPPED_MODEL = str(Path(__file__).resolve().parents[1] / "default_model")  # trained: real products, not noise
 COPY = {"headline": "Walk further in winter", "subline": "Warm lining, grippy soles", "cta": "Shop now",
@@ -148,7 +149,7 @@ def test_a_logo_that_is_not_an_image_or_too_large_is_refused(monkeypatch):
         decode_logo("brand/x.png", b"<svg/>")
     png = io.BytesIO()
     Image.new("RGB", (300, 200)).save(png, "PNG")
-    monkeypatch.setattr("worker.kinds.ad_creative.MAX_LOGO_PIXELS", 300 * 200 - 1)
+    monkeypatch.setattr("jobs.kinds.ad_creative.render.MAX_LOGO_PIXELS", 300 * 200 - 1)
     with pytest.raises(LogoError, match="300x200, over 59999 pixels"):
         decode_logo("brand/x.png", png.getvalue())
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from jobs.models import IdempotencyKey, Job
-from tests.api_support import LiveServer, api_ctx, bearer, metric  # noqa: F401  (fixture)
+from jobs.db.tables import IdempotencyKey, Job
+from tests.support import LiveServer, bearer, metric
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,16 @@ import httpx
 import pytest
 
 from jobs.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, verify
-from tests.api_support import LiveServer, api_ctx, bearer, metric, receiver  # noqa: F401  (fixtures)
-from tests.conftest import child_env, free_port, port_open, run_cli, wait_until
+from tests.support import (
+    LiveServer,
+    bearer,
+    child_env,
+    free_port,
+    metric,
+    port_open,
+    run_cli,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 TERMINAL = ("succeeded", "failed", "partially_failed", "cancelled")
@@ -106,7 +114,7 @@ def test_api_and_clients_commands_as_processes(api_ctx, tmp_path):
     listed = run_cli(api_ctx.env, "clients", "list").stdout
     assert name in listed and token not in listed
     port, log = free_port(), tmp_path / "api.log"
-    proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "api", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "jobs.cli.main", "api", "--port", str(port)],
                             env=child_env(api_ctx.env), stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: port_open(port), 60, what="assetgen api to listen")

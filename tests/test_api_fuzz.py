@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from jobs import service
-from tests.api_support import api_ctx  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """`assetgen bench --quick --json` end to end with real worker processes: the report's shape and its counts.
 
-Speed is reported, never asserted (DESIGN.md: benchmarks report, tests assert behaviour).
+Speed is reported, never asserted: the benchmark measures, the tests check behaviour.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import run_cli
-from worker.bench import QUICK
+from tests.support import run_cli
+from jobs.bench import QUICK
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 

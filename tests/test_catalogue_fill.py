@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from jobs import service
-from jobs.models import CatalogueSku
-from tests.conftest import run_cli
+from jobs.db.tables import CatalogueSku
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -206,7 +206,7 @@ def test_catalogue_status_cli(embedded_env, app_for, tmp_path):
     assert text.splitlines()[0] == "missing: 1  synthetic: 0  real: 1  rejected: 1"
     assert "S2" in text and "S1" not in text and "real image in the bucket: catalogue/S2/front.jpg" in text
 
-    from jobs.catalogue import category_of
+    from jobs.kinds.planning import category_of
 
     with sf() as s:
         assert (category_of(s, "S1"), category_of(s, "S3"), category_of(s, "nope"), category_of(s, "../x")) == \
@@ -218,7 +218,7 @@ def test_ten_thousand_rows_are_accepted_in_a_few_set_based_statements(pg_url, ap
 
     from sqlalchemy import event, func, select
 
-    from jobs.models import CatalogueRowOutcome, WorkItem
+    from jobs.db.tables import CatalogueRowOutcome, WorkItem
 
     env = {"ASSETGEN_HOME": str(tmp_path / "home"), "ASSETGEN_DATABASE_URL": pg_url,
            "ASSETGEN_DEFAULT_MODEL": str(tiny_model)}

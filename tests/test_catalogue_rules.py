@@ -6,11 +6,14 @@ import re
 
 import pytest
 
-from jobs.catalogue import (CatalogueFileError, bucket_images, build_mapping, catalogue_key, decide_rows,
+from jobs.kinds.catalogue_fill.rows import (CatalogueFileError, bucket_images, build_mapping, catalogue_key, decide_rows,
                             parse_catalogue, parse_mapping, shown, sku_problem)
 from jobs.seeds import sku_seeds
-from jobs.specs import (CANDIDATES_MAX, CATALOGUE_SIZE_MAX, CATALOGUE_SIZE_MIN, MAX_CATALOGUE_ROWS,
-                        MAX_ROW_FIELD_CHARS, MAX_SKU_CHARS, MAX_TITLE_CHARS, CatalogueRow, SpecError, parse_spec)
+from jobs.kinds.catalogue_fill.spec import (CANDIDATES_MAX, CATALOGUE_SIZE_MAX, CATALOGUE_SIZE_MIN,
+                                            MAX_CATALOGUE_ROWS, MAX_ROW_FIELD_CHARS, MAX_TITLE_CHARS,
+                                            CatalogueRow)
+from jobs.kinds.registry import parse_spec
+from jobs.specs import MAX_SKU_CHARS, SpecError
 
 CLASSES = ("t-shirt", "trouser", "sneaker", "bag")
 HOSTILE = ["../x", "a/b", "a\x00b", "A" * 2000, "..", ".hidden", "sku with space", "", "ünï", "a\\b", "%2e%2e"]

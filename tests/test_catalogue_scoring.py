@@ -10,14 +10,14 @@ import torch
 from PIL import Image
 import io
 
-from gan import load_generator
+from gan.checkpoint import load_generator
 from gan.checkpoint import CheckpointError, default_model_path
 from gan.classifier import confidence, load_classifier
 from gan.sampling import sample
 from jobs.seeds import sku_seeds
-from jobs.service import Claim
-from worker.kinds.catalogue_fill import MARGIN, CatalogueFill, render_tile
-from worker.quality import Scorer
+from jobs.kinds.base import Claim
+from jobs.kinds.catalogue_fill.render import MARGIN, CatalogueFill, render_tile
+from jobs.quality import Scorer
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_shipped_classifier_recognises_real_sneakers():
 
 def test_published_model_carries_its_classifier(scored_copy, tiny_model, tmp_path):
     from jobs.model_registry import fetch_published, publish, resolve_model
-    from worker.storage import LocalStore
+    from jobs.storage import LocalStore
 
     store = LocalStore(tmp_path / "bucket")
     publish(store, scored_copy, "shop")
@@ -129,8 +129,8 @@ def test_published_model_carries_its_classifier(scored_copy, tiny_model, tmp_pat
 
 
 def test_models_classifier_command_ships_a_verified_classifier(tiny_model, tmp_path):
-    from gan import FASHION_MNIST_CLASSES
-    from tests.conftest import cli_invoker
+    from gan.data import FASHION_MNIST_CLASSES
+    from tests.support import cli_invoker
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)

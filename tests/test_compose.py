@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
-from jobs.cli import main
+from jobs.cli.main import main
 from jobs.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from jobs import service
-from jobs.models import WorkItem
+from jobs.bench.procs import child_pids
+from jobs.broker.celery import RUN_ITEM_TASK, create_celery, create_publisher, queue_for
+from jobs.db.tables import WorkItem
 from jobs.outbox import relay
-from tests.checks import assert_job_consistent
-from tests.conftest import child_env, run_cli, wait_until
-from tests.faults import FaultProxy, PostgresServer, RedisServer, child_pids, stop_process
-from worker.celery_app import RUN_ITEM_TASK, create_celery, create_publisher, queue_for
+from tests.faults import FaultProxy, PostgresServer, RedisServer, stop_process
+from tests.support import assert_job_consistent, child_env, run_cli, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(700)]
 
@@ -45,7 +45,7 @@ class Fleet:
 
     def spawn(self, env: dict, *args: str) -> subprocess.Popen:
         log = (self.tmp_path / f"proc{len(self.procs)}-{args[0]}.log").open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", *args], env=child_env(env), stdout=log,
+        proc = subprocess.Popen([sys.executable, "-m", "jobs.cli.main", *args], env=child_env(env), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc

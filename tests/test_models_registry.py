@@ -7,10 +7,11 @@ import shutil
 import pytest
 
 from jobs import service
+from jobs.pipeline.runner import create_pipeline
 from jobs.specs import SpecError
-from tests.checks import assert_job_consistent
-from tests.conftest import cli_invoker
-from worker.runner import create_pipeline
+from tests.support import assert_job_consistent, cli_invoker
+
+pytestmark = pytest.mark.integration  # every test runs on PostgreSQL, Redis and moto S3
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 from PIL import Image
 
 from jobs import service
-from tests.checks import assert_job_consistent
-from tests.conftest import run_cli, wait_until
+from tests.support import assert_job_consistent, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +61,9 @@ def test_embedded_defaults_demo(tiny_model, tmp_path):
     index = (out / "index.html").read_text()
     assert index.count("<img ") == 52 and index.count(">manifest.json</a>") == 12
 
-    from jobs.db import create_db_engine, create_session_factory
+    from jobs.db.engine import create_db_engine, create_session_factory
     from jobs.settings import load_settings
-    from worker.storage import create_store
+    from jobs.storage import create_store
 
     settings = load_settings(home=out, default_model=tiny_model)
     sf, store = create_session_factory(create_db_engine(settings)), create_store(settings)

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jobs import recovery, service
-from jobs.models import Asset, Job, OutboxMessage, utcnow
+from jobs.db.tables import Asset, Job, OutboxMessage, utcnow
 from jobs.outbox import relay
-from tests.conftest import wait_until
-from worker.celery_app import create_celery, create_publisher
+from tests.support import wait_until
+from jobs.broker.celery import create_celery, create_publisher
 
 pytestmark = pytest.mark.integration
 

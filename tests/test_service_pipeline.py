@@ -8,11 +8,11 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from jobs import service
-from jobs.models import Asset, WorkItem
-from tests.checks import assert_job_consistent
-from worker.model_cache import ModelCache
-from worker.runner import Pipeline
+from jobs import lifecycle, service
+from jobs.db.tables import Asset, WorkItem
+from tests.support import assert_job_consistent
+from jobs.pipeline.model_cache import ModelCache
+from jobs.pipeline.runner import Pipeline
 
 
 @pytest.fixture
@@ -55,13 +55,15 @@ def test_stale_attempt_writes_nothing(env):
     settings, sf, store, pipeline = env
     job = service.submit(sf, settings, {"category": "bag", "count": 2})
     item_id = job.items[0].id
-    stale = service.claim_item(sf, item_id, "w1", lease_seconds=-1)  # a lease that has already expired
-    assert service.claim_item(sf, item_id, "w2", lease_seconds=600).attempt == stale.attempt + 1
-    assert service.claim_item(sf, item_id, "w3", lease_seconds=600) is None  # live lease: not claimable
+    # a lease that has already expired
+    stale = lifecycle.claim_item(sf, item_id, "w1", lease_seconds=-1)
+    assert lifecycle.claim_item(sf, item_id, "w2", lease_seconds=600).attempt == stale.attempt + 1
+    # a live lease: not claimable
+    assert lifecycle.claim_item(sf, item_id, "w3", lease_seconds=600) is None
     asset = {"key": "jobs/x/00000.png", "sha256": "0" * 64, "bytes": 1, "width": 1, "height": 1, "seed": 1,
              "category": "bag", "content_type": "image/png"}
-    assert service.record_batch(sf, [(stale, [asset])], 600) == [stale.item_id]
-    assert service.complete_items(sf, [stale]) == ([stale.item_id], [])
+    assert lifecycle.record_batch(sf, [(stale, [asset])], 600) == [stale.item_id]
+    assert lifecycle.complete_items(sf, [stale]) == ([stale.item_id], [])
     with sf() as s:
         assert s.scalar(select(func.count()).select_from(Asset)) == 0
     assert service.get_job(sf, job.id).done_items == 0
@@ -70,11 +72,12 @@ def test_stale_attempt_writes_nothing(env):
 def test_cancel_stops_work_and_is_idempotent(env):
     settings, sf, store, pipeline = env
     job = service.submit(sf, settings, {"category": "bag", "count": 8, "images_per_item": 4})
-    running = service.claim_item(sf, job.items[0].id, "w1", 600)
+    running = lifecycle.claim_item(sf, job.items[0].id, "w1", 600)
     assert service.cancel_job(sf, job.id).status == "cancelled"
     assert service.cancel_job(sf, job.id).status == "cancelled"
     assert pipeline.run_item(job.items[1].id) == "not-claimable"
-    assert service.record_batch(sf, [(running, [])], 600) == [running.item_id]  # the running worker is fenced out
+    # the running worker is fenced out
+    assert lifecycle.record_batch(sf, [(running, [])], 600) == [running.item_id]
     assert store.list() == []
     with pytest.raises(service.JobNotFound):
         service.cancel_job(sf, "no-such-job")
@@ -100,9 +103,9 @@ def test_model_changed_after_submit_fails_the_job_with_a_reason(env, tiny_model,
 
 
 def test_final_status_from_counts():
-    assert service.final_status(3, 0).value == "succeeded"
-    assert service.final_status(2, 1).value == "partially_failed"
-    assert service.final_status(0, 3).value == "failed"
+    assert lifecycle.final_status(3, 0).value == "succeeded"
+    assert lifecycle.final_status(2, 1).value == "partially_failed"
+    assert lifecycle.final_status(0, 3).value == "failed"
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -125,7 +128,7 @@ def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, ap
 
 
 def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(embedded_env, app_for, monkeypatch):
-    import worker.runner as runner
+    import jobs.pipeline.runner as runner
 
     settings, sf, store = app_for({**embedded_env, "ASSETGEN_BATCH_SIZE": "16"})
     pipeline = Pipeline(settings, sf, store, ModelCache())
@@ -145,14 +148,12 @@ def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(embedded_env,
 
 
 def test_older_large_items_do_not_crowd_small_ones_out_of_coalescing(embedded_env, app_for):
-    from jobs.coalesce import claim_more
-
     settings, sf, _ = app_for(embedded_env)
     big = service.submit(sf, settings, {"category": "bag", "count": 16 * 70, "images_per_item": 16})
     small = [service.submit(sf, settings, {"category": "bag", "count": 4, "seed": i}) for i in range(3)]
-    first = service.claim_item(sf, small[0].items[0].id, "w", 60)
+    first = lifecycle.claim_item(sf, small[0].items[0].id, "w", 60)
     # 70 older queued items of 16 samples each cannot fit the 12 left of a 16-sample batch; the two small ones can
-    more = claim_more(sf, first, "w", 60, max_images=16, max_items=64)
+    more = lifecycle.claim_more(sf, first, "w", 60, max_images=16, max_items=64)
     assert sorted(c.job_id for c in more) == sorted(j.id for j in small[1:])
     with sf() as s:
         states = set(s.scalars(select(WorkItem.state).where(WorkItem.job_id == big.id)))
@@ -164,8 +165,8 @@ def test_a_lost_connection_retries_and_a_fenced_failure_says_fenced(env):
     retries (DatabaseAway); failing an item whose lease another worker took reports 'fenced', not 'failed'."""
     from sqlalchemy.exc import InternalError
 
-    from jobs.db import DatabaseAway
-    from worker.kinds.generate import Generate
+    from jobs.db.engine import DatabaseAway
+    from jobs.kinds.generate.render import Generate
 
     settings, sf, store, pipeline = env
 
@@ -180,7 +181,7 @@ def test_a_lost_connection_retries_and_a_fenced_failure_says_fenced(env):
     assert service.failed_items(sf, job.id) == [] and service.get_job(sf, job.id).failed_items == 0
 
     other = service.submit(sf, settings, {"category": "bag", "count": 2})
-    stale = service.claim_item(sf, other.items[0].id, "w1", lease_seconds=-1)
-    service.claim_item(sf, other.items[0].id, "w2", lease_seconds=600)
+    stale = lifecycle.claim_item(sf, other.items[0].id, "w1", lease_seconds=-1)
+    lifecycle.claim_item(sf, other.items[0].id, "w2", lease_seconds=600)
     assert pipeline._fail(stale, "internal_error", "boom") == "fenced"
     assert service.failed_items(sf, other.id) == []

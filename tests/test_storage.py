@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from worker.storage import LocalStore, ObjectConflict, S3Store, create_s3_client
+from jobs.storage import LocalStore, ObjectConflict, S3Store, create_s3_client
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])  # s3: moto
 def store(request, tmp_path):
     if request.param == "local":
         return LocalStore(tmp_path / "bucket")

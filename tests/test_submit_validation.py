@@ -6,9 +6,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from jobs.models import Job, OutboxMessage, WorkItem
-from jobs.specs import MAX_SPEC_BYTES, SpecError, parse_spec
-from tests.conftest import cli_invoker
+from jobs.db.tables import Job, OutboxMessage, WorkItem
+from jobs.kinds.registry import parse_spec
+from jobs.specs import MAX_SPEC_BYTES, SpecError
+from tests.support import cli_invoker
 
 
 @pytest.fixture

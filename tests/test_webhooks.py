@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from jobs import service
-from jobs.models import OutboxMessage, utcnow
+from jobs.db.tables import OutboxMessage, utcnow
 from jobs.outbox import relay
 from jobs.webhooks import (
     SIGNATURE_HEADER,
@@ -22,8 +22,7 @@ from jobs.webhooks import (
     replay,
     verify,
 )
-from tests.api_support import api_ctx, receiver  # noqa: F401  (fixtures)
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

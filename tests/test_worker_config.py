@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.broker.celery import create_celery
 from jobs.settings import load_settings
-from worker.celery_app import create_celery, gpu_memory_exceeded
+from worker.app import gpu_memory_exceeded
 
 
 def test_celery_is_json_only_late_ack_prefetch_one(tmp_path):
@@ -16,10 +17,6 @@ def test_celery_is_json_only_late_ack_prefetch_one(tmp_path):
     assert conf.worker_cancel_long_running_tasks_on_connection_loss
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.worker_max_memory_per_child == settings.worker_max_memory_mb * 1024
-
-
-def test_cpu_worker_never_counts_as_gpu_memory_growth():
-    assert gpu_memory_exceeded(64) is False
 
 
 @pytest.mark.gpu

@@ -1,5 +1,6 @@
 """The sweeper: one active instance re-publishes lost work, re-queues expired leases,
-fails work that used up its attempts, and finalises jobs whose last worker died.
+fails work that used up its attempts, and finalises jobs whose last worker died. It needs SQL,
+the broker and the bucket, never a model (no torch is imported here).
 
 One instance at a time: a PostgreSQL advisory lock (held on its own connection),
 or a file lock beside the SQLite database on the embedded default.
@@ -9,14 +10,21 @@ from __future__ import annotations
 import fcntl
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import TextIO
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
-from jobs import recovery
+from jobs import lifecycle, recovery
+from jobs.broker.celery import create_celery, create_publisher
+from jobs.db.engine import create_db_engine, create_session_factory
+from jobs.finalise import finalise_jobs
 from jobs.outbox import relay
 from jobs.settings import Settings
+from jobs.storage import Store, create_store
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x61737367  # "assg": the advisory lock id of the sweeper
@@ -27,13 +35,14 @@ class SingleInstance:
 
     def __init__(self, engine: Engine, settings: Settings):
         self.engine, self.settings = engine, settings
-        self._conn = None
-        self._file = None
+        self._conn: Connection | None = None  # PostgreSQL: the session holding the lock
+        self._file: TextIO | None = None  # SQLite: the locked file
 
     def acquire(self) -> bool:
         if self.engine.dialect.name == "postgresql":
             self._conn = self.engine.connect()
-            got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+            lock = text("SELECT pg_try_advisory_lock(:k)")
+            got = self._conn.execute(lock, {"k": LOCK_KEY}).scalar()
             self._conn.commit()
             if not got:
                 self.release()
@@ -54,6 +63,8 @@ class SingleInstance:
         """Still ours? (A PostgreSQL restart drops the session and with it the lock.)"""
         if self._file is not None:
             return True
+        if self._conn is None:
+            return False
         try:
             self._conn.execute(text("SELECT 1"))
             self._conn.commit()
@@ -81,38 +92,38 @@ class SweepReport:
     published: int = 0
 
 
-def sweep_once(pipeline, publish: Callable[[str, dict], None]) -> SweepReport:
-    settings, sf = pipeline.settings, pipeline.sf
+def sweep_once(settings: Settings, sf: sessionmaker[Session], store: Store, io: Executor,
+               publish: Callable[[str, dict], None]) -> SweepReport:
     report = SweepReport()
-    report.requeued, report.failed = recovery.requeue_expired(sf, settings.max_attempts)
+    report.requeued, report.failed = lifecycle.requeue_expired(sf, settings.max_attempts)
     report.republished = recovery.republish_stale(sf, settings.republish_after_seconds,
                                                   settings.bulk_ageing_seconds)
     for job_id in recovery.unfinalized_jobs(sf):
-        pipeline.finalize(job_id)
+        finalise_jobs(sf, store, io, [job_id])
         report.finalized += 1
     report.published = relay(sf, publish)
     return report
 
 
-def run_sweeper(settings: Settings, interval: float, once: bool, should_stop: Callable[[], bool] = lambda: False,
+def run_sweeper(settings: Settings, interval: float, once: bool,
+                should_stop: Callable[[], bool] = lambda: False,
                 echo: Callable[[str], None] = log.info) -> None:
-    from worker.celery_app import create_celery, create_publisher
-    from worker.runner import create_pipeline
-
-    pipeline = create_pipeline(settings)
+    engine = create_db_engine(settings)
+    sf, store = create_session_factory(engine), create_store(settings)
     publish = create_publisher(create_celery(settings), settings)
-    lock = SingleInstance(pipeline.sf.kw["bind"], settings)
-    while not should_stop():
-        try:
-            if lock.ensure():
-                report = sweep_once(pipeline, publish)
-                if any(asdict(report).values()):
-                    echo(f"sweep: {asdict(report)}")
-            elif once:
-                echo("another sweeper holds the lock; nothing to do")
-        except Exception as exc:  # database (even the lock's connection) or broker briefly away: next pass
-            echo(f"sweep failed ({type(exc).__name__}: {exc}); retrying in {interval}s")
-        if once:
-            break
-        time.sleep(interval)
+    lock = SingleInstance(engine, settings)
+    with ThreadPoolExecutor(4, thread_name_prefix="io") as io:  # manifest writes
+        while not should_stop():
+            try:
+                if lock.ensure():
+                    report = sweep_once(settings, sf, store, io, publish)
+                    if any(asdict(report).values()):
+                        echo(f"sweep: {asdict(report)}")
+                elif once:
+                    echo("another sweeper holds the lock; nothing to do")
+            except Exception as exc:  # database (even the lock's connection) or broker away
+                echo(f"sweep failed ({type(exc).__name__}: {exc}); retrying in {interval}s")
+            if once:
+                break
+            time.sleep(interval)
     lock.release()

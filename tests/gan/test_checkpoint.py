@@ -4,7 +4,8 @@ import pickle
 import pytest
 import torch
 
-import gan
+from gan.checkpoint import load_generator
+from gan.sampling import sample
 from gan.checkpoint import CheckpointError, init_generator_checkpoint, load_generator, sha256_bytes
 
 CLASSES = ["t-shirt", "sneaker", "bag"]
@@ -24,7 +25,7 @@ def test_round_trip_by_dir_or_either_file(ckpt):
     assert not g.training and not any(p.requires_grad for p in g.parameters())
     for path in (ckpt / "generator.json", ckpt / "generator.safetensors"):
         g2, _ = load_generator(path)
-        assert torch.equal(gan.sample(g, [1], [5]), gan.sample(g2, [1], [5]))
+        assert torch.equal(sample(g, [1], [5]), sample(g2, [1], [5]))
 
 
 def test_init_is_seeded(tmp_path):
@@ -85,4 +86,4 @@ def test_missing_json_is_refused(ckpt):
 def test_shipped_default_model_loads_with_ten_classes():
     g, meta = load_generator(gan.default_model_path())
     assert len(meta["class_names"]) == 10 and meta["class_names"][7] == "sneaker"
-    assert gan.sample(g, [7], [0]).shape == (1, 32, 32, 1)
+    assert sample(g, [7], [0]).shape == (1, 32, 32, 1)

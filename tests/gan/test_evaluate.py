@@ -1,7 +1,9 @@
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
+from gan.bench import score_unconditional, side_by_side
 from gan.checkpoint import init_generator_checkpoint, load_generator
 from gan.classifier import ClassifierConfig, load_or_train
 from gan.config import ModelConfig
@@ -77,9 +79,6 @@ def test_frechet_distance_and_precision_recall_sanity():
 
 
 def test_bench_scores_an_unconditional_model_by_classifier_labels(split, cache):
-    from gan.bench import score_unconditional, side_by_side
-    from PIL import Image
-
     clf, _ = load_or_train(split[0], cache, QUICK)
     train, test = split
     as_samples = test.images.permute(0, 2, 3, 1)  # a "model" that outputs the test set itself

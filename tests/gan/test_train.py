@@ -4,11 +4,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import gan
+from gan.checkpoint import load_generator
+from gan.sampling import sample
 from gan.cli import train_command
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
-from gan.train import train
+from gan.train import mode_seeking_term, train
 
 TINY = dict(g_width=8, d_width=8)
 
@@ -25,10 +26,10 @@ def test_cli_dry_run_on_a_mixed_folder_writes_a_loadable_checkpoint(tiny_folder,
                                              "--batch-size", "8", "--g-width", "8", "--d-width", "8", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert "broken.jpg" in res.output  # the corrupt image is reported by path
-    g, meta = gan.load_generator(out)
+    g, meta = load_generator(out)
     assert meta["training"]["steps"] == 2 and meta["class_names"] == ["mug", "shoe"]
     assert meta["dataset"]["num_images"] == 16 and meta["training"]["augment"] == ["color", "translation", "cutout"]
-    assert gan.sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
+    assert sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
     for name in ("config.json", "metrics.jsonl", "loss.png", "samples.png", "train_state.safetensors"):
         assert (out / name).is_file(), name
     assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 2
@@ -74,8 +75,6 @@ def test_progress_hook_reports_losses(tiny_folder, tmp_path):
 
 
 def test_mode_seeking_term_rewards_distinct_images_for_distinct_latents():
-    from gan.train import mode_seeking_term
-
     z = torch.zeros(4, 3)
     z[2:] = 1.0  # |z1 - z2| = 1 for both pairs
     same = torch.zeros(4, 1, 2, 2)  # the two halves are identical images: collapse
@@ -92,7 +91,7 @@ def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["config"]
     assert (cfg["d_steps"], cfg["mode_seeking"]) == (2, 0.5)
-    _, meta = gan.load_generator(out)
+    _, meta = load_generator(out)
     assert meta["training"]["steps"] == 2  # 2 epochs x 2 batches, two D batches per G step
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(r["mode_seeking"] > 0 and torch.isfinite(torch.tensor(r["loss_g"])) for r in rows)
@@ -121,8 +120,8 @@ def test_cuda_training_smoke_with_bf16_autocast(tiny_folder, tmp_path):
     out = train(TrainConfig(model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY), batch_size=8,
                             epochs=1, device="cuda", mode_seeking=1.0, sample_every=1000, grid_per_class=2),
                 data, tmp_path / "cuda")
-    g, meta = gan.load_generator(out)
-    assert meta["training"]["steps"] == 2 and gan.sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
+    g, meta = load_generator(out)
+    assert meta["training"]["steps"] == 2 and sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
 
 
 def test_keep_snapshots_keeps_every_checkpoint_loadable(tiny_folder, tmp_path):
@@ -132,7 +131,7 @@ def test_keep_snapshots_keeps_every_checkpoint_loadable(tiny_folder, tmp_path):
     out = train(cfg, data, tmp_path / "s")
     snaps = sorted(p.name for p in (out / "snapshots").iterdir())
     assert snaps == ["step_0000001", "step_0000002", "step_0000003"]
-    metas = [gan.load_generator(out / "snapshots" / s)[1] for s in snaps]
+    metas = [load_generator(out / "snapshots" / s)[1] for s in snaps]
     assert [m["training"]["steps"] for m in metas] == [1, 2, 3]
     assert metas[-1]["sha256"] == json.loads((out / "generator.json").read_text())["sha256"]
     assert len({m["sha256"] for m in metas}) == 3
