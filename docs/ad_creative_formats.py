@@ -1,8 +1,10 @@
 """Render one ad-creative variant in every named format with the shipped default model into
-docs/ad-creative-formats.png (the README's picture), and print the render + encode time per creative.
+docs/ad-creative-formats.png (the README's picture), and print the render + encode time per
+creative.
 
     .venv/bin/python docs/ad_creative_formats.py
 """
+
 from __future__ import annotations
 
 import time
@@ -10,21 +12,29 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from gan.sampling import sample
 from gan.checkpoint import load_generator
+from gan.sampling import sample
 from jobs.encode import encode
 from jobs.layout.compose import Brand, layout, render
 from jobs.layout.formats import FORMATS
 from jobs.layout.text import font
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY = {"headline": "Walk further this winter", "subline": "Water-resistant leather, warm lining, grippy soles",
-        "cta": "Shop the boots", "badge": "-30%"}
-BRAND = Brand.from_hex(background="#F4EFE6", text="#1D2A3A", accent="#B5391F", accent_text="#FFFFFF")
+COPY = {
+    "headline": "Walk further this winter",
+    "subline": "Water-resistant leather, warm lining, grippy soles",
+    "cta": "Shop the boots",
+    "badge": "-30%",
+}
+BRAND = Brand.from_hex(
+    background="#F4EFE6", text="#1D2A3A", accent="#B5391F", accent_text="#FFFFFF"
+)
 CATEGORY, SEED = "ankle-boot", 7
 # Sheet rows: (format, scale); the large formats at a third, the small ones at full size.
-ROWS = [[("story", 1 / 3), ("portrait", 1 / 3), ("square", 1 / 3), ("skyscraper", 1)],
-        [("landscape", 1 / 3), ("medium-rectangle", 1), ("leaderboard", 1)]]
+ROWS = [
+    [("story", 1 / 3), ("portrait", 1 / 3), ("square", 1 / 3), ("skyscraper", 1)],
+    [("landscape", 1 / 3), ("medium-rectangle", 1), ("leaderboard", 1)],
+]
 GAP, LABEL = 24, 28
 
 
@@ -46,8 +56,11 @@ def creatives() -> dict[str, Image.Image]:
         out[name] = render(layout(fmt, COPY, logo=True), pixels, BRAND, logo)
         rendered = time.perf_counter()
         times = {f: _timed(encode, out[name], f) for f in ("jpeg", "png", "webp")}
-        print(f"{name:17} {fmt.width}x{fmt.height}: layout+render {1000 * (rendered - start):6.1f} ms, encode "
-              + ", ".join(f"{f} {ms:6.1f} ms" for f, ms in times.items()))
+        print(
+            f"{name:17} {fmt.width}x{fmt.height}: "
+            f"layout+render {1000 * (rendered - start):6.1f} ms, encode "
+            + ", ".join(f"{f} {ms:6.1f} ms" for f, ms in times.items())
+        )
     return out
 
 
@@ -58,8 +71,20 @@ def _timed(fn, *args) -> float:
 
 
 def sheet(images: dict[str, Image.Image]) -> Image.Image:
-    tiles = [[(n, images[n].resize((round(images[n].width * s), round(images[n].height * s)),
-                                   Image.Resampling.LANCZOS), s) for n, s in row] for row in ROWS]
+    tiles = [
+        [
+            (
+                n,
+                images[n].resize(
+                    (round(images[n].width * s), round(images[n].height * s)),
+                    Image.Resampling.LANCZOS,
+                ),
+                s,
+            )
+            for n, s in row
+        ]
+        for row in ROWS
+    ]
     width = max(sum(t.width for _, t, _ in row) + GAP * (len(row) + 1) for row in tiles)
     heights = [max(t.height for _, t, _ in row) + LABEL for row in tiles]
     canvas = Image.new("RGB", (width, sum(heights) + GAP * (len(tiles) + 1)), "white")
@@ -69,9 +94,13 @@ def sheet(images: dict[str, Image.Image]) -> Image.Image:
         for name, tile, scale in row:
             fmt = FORMATS[name]
             shown = "" if scale == 1 else f", shown at {scale:.0%}"
-            draw.text((x, y), f"{name} {fmt.width}x{fmt.height}{shown}", font=label_font, fill="#333333")
+            draw.text(
+                (x, y), f"{name} {fmt.width}x{fmt.height}{shown}", font=label_font, fill="#333333"
+            )
             canvas.paste(tile, (x, y + LABEL))
-            draw.rectangle((x - 1, y + LABEL - 1, x + tile.width, y + LABEL + tile.height), outline="#BBBBBB")
+            draw.rectangle(
+                (x - 1, y + LABEL - 1, x + tile.width, y + LABEL + tile.height), outline="#BBBBBB"
+            )
             x += tile.width + GAP
         y += height + GAP
     return canvas

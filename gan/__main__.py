@@ -4,17 +4,29 @@ The same commands as `assetgen train` etc., without the service stack (no SQLAlc
 boto3 imported), for a training machine that has only torch, click, Pillow and tqdm. Model names
 are checkpoint paths or `default` here (published names need the bucket: use `assetgen`).
 """
+
 from __future__ import annotations
 
 import click
 
-from gan.cli import bench_gan_command, classifier_command, evaluate_command, generate_command, train_command
+from gan.cli import (
+    bench_gan_command,
+    classifier_command,
+    evaluate_command,
+    generate_command,
+    train_command,
+)
 
 
 def build() -> click.Group:
     group = click.Group("python -m gan", help=__doc__.splitlines()[0])
-    for name, command in (("train", train_command), ("generate", generate_command), ("evaluate", evaluate_command),
-                          ("bench-gan", bench_gan_command), ("classifier", classifier_command)):
+    for name, command in (
+        ("train", train_command),
+        ("generate", generate_command),
+        ("evaluate", evaluate_command),
+        ("bench-gan", bench_gan_command),
+        ("classifier", classifier_command),
+    ):
         group.add_command(command, name)
     return group
 

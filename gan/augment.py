@@ -4,6 +4,7 @@ The same random, differentiable transforms are applied to real and generated ima
 the discriminator, so D cannot memorise a small catalogue and G still gets gradients.
 Randomness comes from torch's global RNG (saved with the train state, so resume is exact).
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,7 +30,9 @@ def translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
     dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device)
-    gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
+    gy, gx = torch.meshgrid(
+        torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij"
+    )
     yy = (gy[None] + dy + 1).clamp(0, h + 1)
     xx = (gx[None] + dx + 1).clamp(0, w + 1)
     padded = F.pad(x, (1, 1, 1, 1))

@@ -5,6 +5,7 @@ the same evaluator (same classifier, same real test split, same number of images
 Class consistency is n/a for the unconditional baseline; its per-class Frechet distances
 use the labels the classifier assigns to its images (said so in the JSON).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,20 +32,28 @@ def score_unconditional(clf, images_hwc: torch.Tensor, train, test, names) -> di
     per_class = {}
     for k, name in enumerate(names):
         mine = feats[preds == k]
-        per_class[name] = frechet_distance(mine, test_feats[test.labels == k]) if len(mine) > 1 else None
+        per_class[name] = (
+            frechet_distance(mine, test_feats[test.labels == k]) if len(mine) > 1 else None
+        )
     fds = [v for v in per_class.values() if v is not None]
     return {
         "class_consistency": "n/a (unconditional model: no class can be requested)",
-        "classifier_label_histogram": dict(zip(names, torch.bincount(preds, minlength=len(names)).tolist())),
+        "classifier_label_histogram": dict(
+            zip(names, torch.bincount(preds, minlength=len(names)).tolist())
+        ),
         "frechet_distance": frechet_distance(feats, test_feats),
         "frechet_per_class": per_class,
-        "frechet_per_class_note": "per class by the label the classifier assigns to each generated image",
+        "frechet_per_class_note": (
+            "per class by the label the classifier assigns to each generated image"
+        ),
         "frechet_per_class_max_over_median": max(fds) / statistics.median(fds) if fds else None,
         **precision_recall(test_feats, feats),
     }, preds
 
 
-def side_by_side(ours: Image.Image, classic_imgs: np.ndarray, preds: torch.Tensor, names, per_row: int) -> Image.Image:
+def side_by_side(
+    ours: Image.Image, classic_imgs: np.ndarray, preds: torch.Tensor, names, per_row: int
+) -> Image.Image:
     """Left: our grid (row = requested class). Right: baseline samples, row = classifier's label."""
     rows = []
     blank = np.zeros_like(classic_imgs[0])
@@ -52,18 +61,32 @@ def side_by_side(ours: Image.Image, classic_imgs: np.ndarray, preds: torch.Tenso
         idx = torch.nonzero(preds == k).flatten()[:per_row].tolist()
         rows += [classic_imgs[i] for i in idx] + [blank] * (per_row - len(idx))
     right = grid_image(np.stack(rows), len(names), per_row, None, scale=2)
-    canvas = Image.new("RGB", (ours.width + right.width + 20, max(ours.height, right.height) + 24), "white")
+    canvas = Image.new(
+        "RGB", (ours.width + right.width + 20, max(ours.height, right.height) + 24), "white"
+    )
     canvas.paste(ours, (0, 24))
     canvas.paste(right, (ours.width + 20, 24))
     draw = ImageDraw.Draw(canvas)
     draw.text((90, 6), "ours: conditional (row = requested class)", fill="black")
-    draw.text((ours.width + 24, 6), "classic DCGAN, same epochs (row = classifier's label)", fill="black")
+    draw.text(
+        (ours.width + 24, 6), "classic DCGAN, same epochs (row = classifier's label)", fill="black"
+    )
     return canvas
 
 
-def bench_gan(model_path, source="fashion-mnist", epochs=None, out_dir="bench_out/gan", per_class=1000,
-              cache_dir=None, seed=0, on_progress=None, device="cpu") -> dict:
-    """Score `model_path`, train and score the classic baseline for the same epochs (on `device`)."""
+def bench_gan(
+    model_path,
+    source="fashion-mnist",
+    epochs=None,
+    out_dir="bench_out/gan",
+    per_class=1000,
+    cache_dir=None,
+    seed=0,
+    on_progress=None,
+    device="cpu",
+) -> dict:
+    """Score `model_path`, train and score the classic baseline for the same epochs
+    (on `device`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     generator, meta = load_generator(model_path)
@@ -74,19 +97,30 @@ def bench_gan(model_path, source="fashion-mnist", epochs=None, out_dir="bench_ou
     G_classic, info = train_dcgan(train, epochs, seed, on_progress, device)
     classic_imgs = sample_dcgan(G_classic, per_class * len(train.class_names), seed)
     classic, preds = score_unconditional(clf, classic_imgs, train, test, train.class_names)
-    grid = side_by_side(class_grid(generator, meta["class_names"], 10, scale=2), classic_imgs.numpy(), preds,
-                        train.class_names, 10)
+    grid = side_by_side(
+        class_grid(generator, meta["class_names"], 10, scale=2),
+        classic_imgs.numpy(),
+        preds,
+        train.class_names,
+        10,
+    )
     grid.save(out / "bench_gan.png")
     g = ours["generated"]
     result = {
         "data": source,
         "epochs": epochs,
         "num_generated_each": per_class * len(meta["class_names"]),
-        "ours": {"model": str(model_path), "sha256": meta["sha256"], "training": meta.get("training", {}), **g},
+        "ours": {
+            "model": str(model_path),
+            "sha256": meta["sha256"],
+            "training": meta.get("training", {}),
+            **g,
+        },
         "classic_dcgan": {**info, **classic},
         "real_floor": ours["real_floor"],
         "classifier_test_accuracy": ours["classifier"]["test_accuracy"],
-        "frechet_ratio_classic_over_ours": classic["frechet_distance"] / max(g["frechet_distance"], 1e-12),
+        "frechet_ratio_classic_over_ours": classic["frechet_distance"]
+        / max(g["frechet_distance"], 1e-12),
         "targets": {
             "class_consistency>=0.85": g["class_consistency"] >= 0.85,
             "frechet<=classic/3": g["frechet_distance"] * 3 <= classic["frechet_distance"],

@@ -3,6 +3,7 @@
 Nothing here unpickles: weights are read only with safetensors, and only after the
 sha256 of the file matches the one recorded in the JSON.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -71,7 +72,7 @@ def save_generator(out_dir, generator: Generator, meta: dict) -> Path:
         "dataset": None,
         "training": {"steps": 0},
         "metrics": {},
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     record.update(meta)
     record.update(
@@ -141,7 +142,8 @@ def read_verified_weights(weights_path: Path, expected_sha256: str) -> dict[str,
     data = weights_path.read_bytes()
     if data.startswith(_PICKLE_MAGIC):
         raise CheckpointError(
-            f"{weights_path}: looks like a pickle / torch.save file, not safetensors; refusing to load it"
+            f"{weights_path}: looks like a pickle / torch.save file, not safetensors; "
+            "refusing to load it"
         )
     actual = sha256_bytes(data)
     if actual != expected_sha256:
@@ -172,7 +174,9 @@ def load_generator(path, device="cpu") -> tuple[Generator, dict]:
     try:
         generator.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{weights_path}: weights do not fit the model config ({exc})") from exc
+        raise CheckpointError(
+            f"{weights_path}: weights do not fit the model config ({exc})"
+        ) from exc
     generator.to(device).eval().requires_grad_(False)
     return generator, meta
 

@@ -5,6 +5,7 @@ transposed-conv G and strided-conv D with batch norm, BCE loss, Adam 2e-4 betas 
 N(0, 0.02) init, batch 128. Trained for the same number of epochs on the same data as the
 model it is compared with, and scored by the same evaluator.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,9 +27,17 @@ class DCGANGenerator(nn.Module):
         super().__init__()
         ups = int(math.log2(size // 4))
         widths = [width * 2 ** (ups - 1 - i) for i in range(ups)]  # e.g. 256, 128, 64
-        layers = [nn.ConvTranspose2d(Z_DIM, widths[0], 4, 1, 0, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+        layers = [
+            nn.ConvTranspose2d(Z_DIM, widths[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
         for cin, cout in zip(widths[:-1], widths[1:]):
-            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(True),
+            ]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
@@ -43,7 +52,11 @@ class DCGANDiscriminator(nn.Module):
         widths = [width * 2**i for i in range(downs)]  # e.g. 64, 128, 256
         layers = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for cin, cout in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(cin, cout, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.LeakyReLU(0.2, True),
+            ]
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
 
@@ -60,13 +73,21 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=None,
-                device: str | torch.device = "cpu") -> tuple[DCGANGenerator, dict]:
-    """Train the baseline for `epochs` passes over `data` in fp32 on `device`; returns G (on the CPU)
-    and run info. Initialisation and the data order come from the CPU RNG on every device."""
+def train_dcgan(
+    data: ImageDataset,
+    epochs: float,
+    seed: int = 0,
+    on_progress=None,
+    device: str | torch.device = "cpu",
+) -> tuple[DCGANGenerator, dict]:
+    """Train the baseline for `epochs` passes over `data` in fp32 on `device`; returns G (on the
+    CPU) and run info. Initialisation and the data order come from the CPU RNG on every device."""
     device = torch.device(device)
     torch.manual_seed(seed)
-    G, D = DCGANGenerator(data.channels, data.image_size), DCGANDiscriminator(data.channels, data.image_size)
+    G, D = (
+        DCGANGenerator(data.channels, data.image_size),
+        DCGANDiscriminator(data.channels, data.image_size),
+    )
     G.apply(dcgan_init)
     D.apply(dcgan_init)
     G, D = G.to(device), D.to(device)
@@ -84,7 +105,9 @@ def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=No
         real = images[order[pos : pos + BATCH].to(device)].float().div(127.5).sub(1.0)
         fake = G(torch.randn(len(real), Z_DIM).to(device))
         ones, zeros = torch.ones(len(real), device=device), torch.zeros(len(real), device=device)
-        loss_d = F.binary_cross_entropy_with_logits(D(real), ones) + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
+        loss_d = F.binary_cross_entropy_with_logits(
+            D(real), ones
+        ) + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -93,9 +116,21 @@ def train_dcgan(data: ImageDataset, epochs: float, seed: int = 0, on_progress=No
         loss_g.backward()
         opt_g.step()
         if on_progress is not None:
-            on_progress({"step": step + 1, "total_steps": steps, "loss_d": loss_d.item(), "loss_g": loss_g.item()})
-    info = {"steps": steps, "batch_size": BATCH, "epochs": steps * BATCH / n, "train_seconds": time.monotonic() - start,
-            "device": device.type}
+            on_progress(
+                {
+                    "step": step + 1,
+                    "total_steps": steps,
+                    "loss_d": loss_d.item(),
+                    "loss_g": loss_g.item(),
+                }
+            )
+    info = {
+        "steps": steps,
+        "batch_size": BATCH,
+        "epochs": steps * BATCH / n,
+        "train_seconds": time.monotonic() - start,
+        "device": device.type,
+    }
     return G.cpu(), info
 
 
@@ -104,5 +139,8 @@ def sample_dcgan(G: DCGANGenerator, count: int, seed: int = 0, batch: int = BATC
     """uint8 (N, H, W, C). Batch norm uses batch statistics, as in the reference DCGAN code."""
     G.train()
     gen = torch.Generator().manual_seed(seed)
-    out = [to_uint8_hwc(G(torch.randn(min(batch, count - i), Z_DIM, generator=gen))) for i in range(0, count, batch)]
+    out = [
+        to_uint8_hwc(G(torch.randn(min(batch, count - i), Z_DIM, generator=gen)))
+        for i in range(0, count, batch)
+    ]
     return torch.cat(out)

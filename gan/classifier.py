@@ -4,6 +4,7 @@ Its predictions give class consistency; its penultimate features are the space i
 Frechet distance and precision/recall are measured (the classifier-feature analogue of FID,
 Heusel et al. 2017, with a domain-specific network instead of Inception).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,13 @@ import torch.nn.functional as F
 from safetensors.torch import save as st_save_bytes
 from torch import nn
 
-from gan.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_json, read_verified_weights, sha256_bytes
+from gan.checkpoint import (
+    CheckpointError,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_verified_weights,
+    sha256_bytes,
+)
 from gan.data import ImageDataset
 
 CLASSIFIER_FORMAT = "assetgen-classifier/1"
@@ -41,11 +48,24 @@ class SmallCNN(nn.Module):
         w = cfg.width
 
         def block(cin, cout):
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-                                 nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, padding=1),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+            )
 
-        self.body = nn.Sequential(block(channels, w), nn.MaxPool2d(2), block(w, 2 * w), nn.MaxPool2d(2),
-                                  block(2 * w, 4 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.body = nn.Sequential(
+            block(channels, w),
+            nn.MaxPool2d(2),
+            block(w, 2 * w),
+            nn.MaxPool2d(2),
+            block(2 * w, 4 * w),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.feature = nn.Sequential(nn.Linear(4 * w, cfg.feature_dim), nn.ReLU())
         self.head = nn.Linear(cfg.feature_dim, num_classes)
 
@@ -76,7 +96,9 @@ def train_classifier(data: ImageDataset, cfg: ClassifierConfig = ClassifierConfi
             for i in range(len(data) // cfg.batch_size):
                 idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
                 x = _to_input(data.images[idx])
-                flip = torch.rand(len(idx), generator=gen) < 0.5  # mirror: items are left/right symmetric
+                flip = (
+                    torch.rand(len(idx), generator=gen) < 0.5
+                )  # mirror: items are left/right symmetric
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
                 loss = F.cross_entropy(model(x)[0], data.labels[idx])
                 opt.zero_grad(set_to_none=True)
@@ -87,7 +109,9 @@ def train_classifier(data: ImageDataset, cfg: ClassifierConfig = ClassifierConfi
 
 
 @torch.no_grad()
-def predict(model: SmallCNN, images: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(
+    model: SmallCNN, images: torch.Tensor, batch: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (N, C, H, W) -> (predicted labels, float64 features)."""
     preds, feats = [], []
     for i in range(0, len(images), batch):
@@ -102,11 +126,15 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(data: ImageDataset, cfg: ClassifierConfig) -> str:
-    h = hashlib.sha256((data.fingerprint()["sha256"] + json.dumps(asdict(cfg), sort_keys=True)).encode())
+    h = hashlib.sha256(
+        (data.fingerprint()["sha256"] + json.dumps(asdict(cfg), sort_keys=True)).encode()
+    )
     return h.hexdigest()[:24]
 
 
-def load_or_train(data: ImageDataset, cache_dir=None, cfg: ClassifierConfig = ClassifierConfig()) -> tuple[SmallCNN, Path]:
+def load_or_train(
+    data: ImageDataset, cache_dir=None, cfg: ClassifierConfig = ClassifierConfig()
+) -> tuple[SmallCNN, Path]:
     """The classifier for exactly this train data and config, from the cache or freshly trained."""
     folder = Path(cache_dir or default_cache_dir()) / "classifiers" / cache_key(data, cfg)
     meta_path, weights = folder / "classifier.json", folder / "classifier.safetensors"
@@ -114,25 +142,39 @@ def load_or_train(data: ImageDataset, cache_dir=None, cfg: ClassifierConfig = Cl
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != CLASSIFIER_FORMAT:
-            raise CheckpointError(f"{meta_path}: format {meta.get('format')!r}, expected {CLASSIFIER_FORMAT!r}")
+            raise CheckpointError(
+                f"{meta_path}: format {meta.get('format')!r}, expected {CLASSIFIER_FORMAT!r}"
+            )
         model.load_state_dict(read_verified_weights(weights, meta["sha256"]))
         return model.eval().requires_grad_(False), folder
     model = train_classifier(data, cfg)
     folder.mkdir(parents=True, exist_ok=True)
     blob = st_save_bytes({k: v.contiguous() for k, v in model.state_dict().items()})
     atomic_write_bytes(weights, blob)
-    atomic_write_json(meta_path, {"format": CLASSIFIER_FORMAT, "sha256": sha256_bytes(blob), "config": asdict(cfg),
-                                  "class_names": data.class_names, "dataset": data.fingerprint()})
+    atomic_write_json(
+        meta_path,
+        {
+            "format": CLASSIFIER_FORMAT,
+            "sha256": sha256_bytes(blob),
+            "config": asdict(cfg),
+            "class_names": data.class_names,
+            "dataset": data.fingerprint(),
+        },
+    )
     return model, folder
 
 
-# ---------------------------------------------------------------- shipped beside a generator (catalogue scores)
+# ------------------------------------------------ shipped beside a generator (catalogue scores)
 
-CLASSIFIER_FILES = ("classifier.safetensors", "classifier.json")  # the JSON last: it names the weights' sha256
+CLASSIFIER_FILES = (
+    "classifier.safetensors",
+    "classifier.json",
+)  # the JSON last: it names the weights' sha256
 
 
-def export_classifier(data: ImageDataset, model_dir, cache_dir=None,
-                      cfg: ClassifierConfig = ClassifierConfig()) -> dict:
+def export_classifier(
+    data: ImageDataset, model_dir, cache_dir=None, cfg: ClassifierConfig = ClassifierConfig()
+) -> dict:
     """Train (or take from the cache) the classifier of `data` and copy it into a model folder."""
     _, folder = load_or_train(data, cache_dir, cfg)
     for name in CLASSIFIER_FILES:
@@ -141,13 +183,19 @@ def export_classifier(data: ImageDataset, model_dir, cache_dir=None,
 
 
 def load_classifier(model_dir) -> tuple[SmallCNN, dict] | None:
-    """The verified classifier shipped in a model folder (sha256 checked, safetensors only); None if absent."""
-    meta_path, weights = Path(model_dir) / CLASSIFIER_FILES[1], Path(model_dir) / CLASSIFIER_FILES[0]
+    """The verified classifier shipped in a model folder (sha256 checked, safetensors only);
+    None if absent."""
+    meta_path, weights = (
+        Path(model_dir) / CLASSIFIER_FILES[1],
+        Path(model_dir) / CLASSIFIER_FILES[0],
+    )
     if not meta_path.is_file():
         return None
     meta = json.loads(meta_path.read_text())
     if meta.get("format") != CLASSIFIER_FORMAT:
-        raise CheckpointError(f"{meta_path}: format {meta.get('format')!r}, expected {CLASSIFIER_FORMAT!r}")
+        raise CheckpointError(
+            f"{meta_path}: format {meta.get('format')!r}, expected {CLASSIFIER_FORMAT!r}"
+        )
     cfg = ClassifierConfig(**meta["config"])
     model = SmallCNN(int(meta["dataset"]["channels"]), len(meta["class_names"]), cfg)
     model.load_state_dict(read_verified_weights(weights, meta["sha256"]))

@@ -1,4 +1,5 @@
 """Click commands of the gan package; the top-level `assetgen` group mounts them."""
+
 from __future__ import annotations
 
 import json
@@ -29,36 +30,146 @@ def resolve_model(model: str, resolver=None) -> Path:
         return path
     if resolver is not None:
         return Path(resolver(model))
-    raise click.BadParameter(f"{model!r}: no such checkpoint folder or file (or use 'default')", param_hint="--model")
+    raise click.BadParameter(
+        f"{model!r}: no such checkpoint folder or file (or use 'default')", param_hint="--model"
+    )
 
 
 @click.command("train")
-@click.option("--data", "source", required=True, help="fashion-mnist, a Fashion-MNIST folder, a folder per category, or a catalogue CSV.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, samples, metrics).")
-@click.option("--epochs", type=float, default=None, help="Passes over the data (default 10 unless --max-minutes is given).")
-@click.option("--max-minutes", type=float, default=None, help="Stop after this much wall time (checkpoint saved).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--image-size", type=click.Choice(["32", "64", "128"]), default="32", show_default=True)
-@click.option("--channels", type=click.Choice(["auto", "1", "3"]), default="auto", show_default=True,
-              help="auto: 1 for Fashion-MNIST, 3 for photos.")
+@click.option(
+    "--data",
+    "source",
+    required=True,
+    help="fashion-mnist, a Fashion-MNIST folder, a folder per category, or a catalogue CSV.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run folder (checkpoints, samples, metrics).",
+)
+@click.option(
+    "--epochs",
+    type=float,
+    default=None,
+    help="Passes over the data (default 10 unless --max-minutes is given).",
+)
+@click.option(
+    "--max-minutes",
+    type=float,
+    default=None,
+    help="Stop after this much wall time (checkpoint saved).",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option(
+    "--image-size", type=click.Choice(["32", "64", "128"]), default="32", show_default=True
+)
+@click.option(
+    "--channels",
+    type=click.Choice(["auto", "1", "3"]),
+    default="auto",
+    show_default=True,
+    help="auto: 1 for Fashion-MNIST, 3 for photos.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--g-width", type=int, default=32, show_default=True, help="Generator channels at full resolution.")
-@click.option("--d-width", type=int, default=32, show_default=True, help="Discriminator channels at full resolution.")
-@click.option("--lr-g", type=float, default=2e-4, show_default=True, help="Generator Adam learning rate.")
-@click.option("--lr-d", type=float, default=4e-4, show_default=True, help="Discriminator Adam learning rate (TTUR: faster).")
-@click.option("--augment", default="auto", show_default=True, help="DiffAugment: auto, off, or e.g. color,translation,cutout.")
-@click.option("--d-steps", type=click.IntRange(1, 10), default=1, show_default=True, help="D updates per G update.")
-@click.option("--mode-seeking", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
-              help="Weight of the MSGAN mode-seeking term (0 = off).")
-@click.option("--amp/--no-amp", default=True, show_default=True, help="bf16 autocast on CUDA (the CPU is always fp32).")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
-@click.option("--sample-every", type=int, default=500, show_default=True, help="Steps between sample grids and checkpoints.")
-@click.option("--keep-snapshots", is_flag=True, help="Keep every checkpoint in RUN_DIR/snapshots/step_XXXXXXX/.")
-@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from RUN_DIR's last train state.")
-def train_command(source, out_dir, epochs, max_minutes, device, image_size, channels, seed, batch_size,
-                  g_width, d_width, lr_g, lr_d, augment, d_steps, mode_seeking, amp, threads, sample_every, keep_snapshots,
-                  resume):
+@click.option(
+    "--g-width",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Generator channels at full resolution.",
+)
+@click.option(
+    "--d-width",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Discriminator channels at full resolution.",
+)
+@click.option(
+    "--lr-g", type=float, default=2e-4, show_default=True, help="Generator Adam learning rate."
+)
+@click.option(
+    "--lr-d",
+    type=float,
+    default=4e-4,
+    show_default=True,
+    help="Discriminator Adam learning rate (TTUR: faster).",
+)
+@click.option(
+    "--augment",
+    default="auto",
+    show_default=True,
+    help="DiffAugment: auto, off, or e.g. color,translation,cutout.",
+)
+@click.option(
+    "--d-steps",
+    type=click.IntRange(1, 10),
+    default=1,
+    show_default=True,
+    help="D updates per G update.",
+)
+@click.option(
+    "--mode-seeking",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    show_default=True,
+    help="Weight of the MSGAN mode-seeking term (0 = off).",
+)
+@click.option(
+    "--amp/--no-amp",
+    default=True,
+    show_default=True,
+    help="bf16 autocast on CUDA (the CPU is always fp32).",
+)
+@click.option(
+    "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)."
+)
+@click.option(
+    "--sample-every",
+    type=int,
+    default=500,
+    show_default=True,
+    help="Steps between sample grids and checkpoints.",
+)
+@click.option(
+    "--keep-snapshots",
+    is_flag=True,
+    help="Keep every checkpoint in RUN_DIR/snapshots/step_XXXXXXX/.",
+)
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Continue from RUN_DIR's last train state.",
+)
+def train_command(
+    source,
+    out_dir,
+    epochs,
+    max_minutes,
+    device,
+    image_size,
+    channels,
+    seed,
+    batch_size,
+    g_width,
+    d_width,
+    lr_g,
+    lr_d,
+    augment,
+    d_steps,
+    mode_seeking,
+    amp,
+    threads,
+    sample_every,
+    keep_snapshots,
+    resume,
+):
     """Train the conditional GAN on SOURCE into RUN_DIR."""
     try:
         data = load_source(source, int(image_size), None if channels == "auto" else int(channels))
@@ -67,15 +178,36 @@ def train_command(source, out_dir, epochs, max_minutes, device, image_size, chan
     for path, reason in data.skipped:
         click.echo(f"skipped unreadable image {path}: {reason}", err=True)
     try:
-        model = ModelConfig(image_size=int(image_size), channels=data.channels, num_classes=len(data.class_names),
-                            g_width=g_width, d_width=d_width)
-        cfg = TrainConfig(model=model, batch_size=batch_size, epochs=epochs or (1e6 if max_minutes else 10.0),
-                          max_minutes=max_minutes, seed=seed, device=device, augment=augment, lr_g=lr_g, lr_d=lr_d,
-                          d_steps=d_steps, mode_seeking=mode_seeking, amp=amp, num_threads=threads,
-                          sample_every=sample_every, keep_snapshots=keep_snapshots)
+        model = ModelConfig(
+            image_size=int(image_size),
+            channels=data.channels,
+            num_classes=len(data.class_names),
+            g_width=g_width,
+            d_width=d_width,
+        )
+        cfg = TrainConfig(
+            model=model,
+            batch_size=batch_size,
+            epochs=epochs or (1e6 if max_minutes else 10.0),
+            max_minutes=max_minutes,
+            seed=seed,
+            device=device,
+            augment=augment,
+            lr_g=lr_g,
+            lr_d=lr_d,
+            d_steps=d_steps,
+            mode_seeking=mode_seeking,
+            amp=amp,
+            num_threads=threads,
+            sample_every=sample_every,
+            keep_snapshots=keep_snapshots,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{len(data)} images, {len(data.class_names)} classes: {', '.join(data.class_names)}", err=True)
+    click.echo(
+        f"{len(data)} images, {len(data.class_names)} classes: {', '.join(data.class_names)}",
+        err=True,
+    )
     bar = tqdm(unit="img", dynamic_ncols=True, smoothing=0.05)
 
     def progress(info: dict) -> None:
@@ -117,24 +249,43 @@ def make_generate_command(resolver=None) -> click.Command:
     """`generate`; `resolver(name) -> path` lets the caller add published model names."""
 
     @click.command("generate")
-    @click.option("--model", "model", default="default", show_default=True, help="Checkpoint path, 'default', or a published name.")
+    @click.option(
+        "--model",
+        "model",
+        default="default",
+        show_default=True,
+        help="Checkpoint path, 'default', or a published name.",
+    )
     @click.option("--category", required=True, help="Class name, e.g. sneaker.")
     @click.option("--count", type=click.IntRange(1, 100_000), default=16, show_default=True)
-    @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
-                  help="Image i uses seed S+i: the same seed always gives the same image.")
-    @click.option("--truncation", type=click.FloatRange(min=0.0, min_open=True), default=None,
-                  help="Truncation trick threshold (e.g. 1.0); off by default.")
+    @click.option(
+        "--seed",
+        type=click.IntRange(0, 2**63 - 1),
+        default=0,
+        show_default=True,
+        help="Image i uses seed S+i: the same seed always gives the same image.",
+    )
+    @click.option(
+        "--truncation",
+        type=click.FloatRange(min=0.0, min_open=True),
+        default=None,
+        help="Truncation trick threshold (e.g. 1.0); off by default.",
+    )
     @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
     def generate_command(model, category, count, seed, truncation, out_dir):
         """Write COUNT images of CATEGORY to OUT/<category>/<nnnnn>.png at native resolution."""
         generator, meta, _ = _load(model, resolver)
         names = meta["class_names"]
         if category not in names:
-            raise click.BadParameter(f"{category!r} is not a class of this model; allowed: {', '.join(names)}",
-                                     param_hint="--category")
+            raise click.BadParameter(
+                f"{category!r} is not a class of this model; allowed: {', '.join(names)}",
+                param_hint="--category",
+            )
         if seed + count - 1 > MAX_SEED:
             raise click.BadParameter(f"seed + count - 1 must be <= {MAX_SEED}", param_hint="--seed")
-        images = sample(generator, [names.index(category)] * count, range(seed, seed + count), truncation)
+        images = sample(
+            generator, [names.index(category)] * count, range(seed, seed + count), truncation
+        )
         paths = write_pngs(images, Path(out_dir) / category)
         click.echo(f"wrote {len(paths)} images to {Path(out_dir) / category}")
 
@@ -145,16 +296,31 @@ def make_evaluate_command(resolver=None) -> click.Command:
     @click.command("evaluate")
     @click.option("--model", "model", default="default", show_default=True)
     @click.option("--data", "source", default="fashion-mnist", show_default=True)
-    @click.option("--per-class", type=click.IntRange(2, 100_000), default=1000, show_default=True,
-                  help="Generated images per class (and real train images per class for the floor).")
-    @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR",
-                  help="Where the evaluation classifier is cached (default ~/.cache/assetgen).")
+    @click.option(
+        "--per-class",
+        type=click.IntRange(2, 100_000),
+        default=1000,
+        show_default=True,
+        help="Generated images per class (and real train images per class for the floor).",
+    )
+    @click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        envvar="ASSETGEN_CACHE_DIR",
+        help="Where the evaluation classifier is cached (default ~/.cache/assetgen).",
+    )
     @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
-    @click.option("--write/--no-write", default=True, show_default=True,
-                  help="Store the numbers in the checkpoint's JSON (weights and their sha256 unchanged).")
+    @click.option(
+        "--write/--no-write",
+        default=True,
+        show_default=True,
+        help="Store the numbers in the checkpoint's JSON (weights and their sha256 unchanged).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
     def evaluate_command(model, source, per_class, cache_dir, threads, write, as_json):
-        """Score a generator: class consistency, Frechet distance, precision/recall vs. real floor."""
+        """Score a generator: class consistency, Frechet distance, precision/recall vs. real
+        floor."""
         if threads:
             torch.set_num_threads(threads)
         generator, meta, path = _load(model, resolver)
@@ -173,15 +339,37 @@ def make_bench_gan_command(resolver=None) -> click.Command:
     @click.command("gan")
     @click.option("--model", "model", default="default", show_default=True)
     @click.option("--data", "source", default="fashion-mnist", show_default=True)
-    @click.option("--epochs", type=float, default=None, help="Baseline epochs (default: the model's own).")
+    @click.option(
+        "--epochs", type=float, default=None, help="Baseline epochs (default: the model's own)."
+    )
     @click.option("--per-class", type=click.IntRange(2, 100_000), default=1000, show_default=True)
-    @click.option("--out", "out_dir", default="bench_out/gan", show_default=True, type=click.Path(file_okay=False))
-    @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR")
+    @click.option(
+        "--out",
+        "out_dir",
+        default="bench_out/gan",
+        show_default=True,
+        type=click.Path(file_okay=False),
+    )
+    @click.option(
+        "--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR"
+    )
     @click.option("--threads", type=int, default=None)
-    @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                  help="Where the classic DCGAN trains (scoring runs on the CPU).")
-    @click.option("--json", "as_json", is_flag=True, help="Print the full JSON (always written to OUT/bench_gan.json).")
-    def bench_gan_command(model, source, epochs, per_class, out_dir, cache_dir, threads, device, as_json):
+    @click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda"]),
+        default="auto",
+        show_default=True,
+        help="Where the classic DCGAN trains (scoring runs on the CPU).",
+    )
+    @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the full JSON (always written to OUT/bench_gan.json).",
+    )
+    def bench_gan_command(
+        model, source, epochs, per_class, out_dir, cache_dir, threads, device, as_json
+    ):
         """Our model vs. the classic DCGAN recipe trained for the same epochs (JSON + PNG)."""
         if threads:
             torch.set_num_threads(threads)
@@ -193,8 +381,16 @@ def make_bench_gan_command(resolver=None) -> click.Command:
             bar.update(1)
 
         try:
-            result = bench_gan(path, source, epochs, out_dir, per_class, cache_dir, on_progress=progress,
-                               device=torch.device(resolve_device(device)))
+            result = bench_gan(
+                path,
+                source,
+                epochs,
+                out_dir,
+                per_class,
+                cache_dir,
+                on_progress=progress,
+                device=torch.device(resolve_device(device)),
+            )
         except (CheckpointError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from exc
         finally:
@@ -203,9 +399,14 @@ def make_bench_gan_command(resolver=None) -> click.Command:
             click.echo(json.dumps(result, indent=2))
         else:
             o, c = result["ours"], result["classic_dcgan"]
-            click.echo(f"Frechet distance: ours {o['frechet_distance']:.3f}  classic {c['frechet_distance']:.3f}  "
-                       f"ratio {result['frechet_ratio_classic_over_ours']:.2f}")
-            click.echo(f"class consistency: ours {o['class_consistency']:.4f}  classic n/a (unconditional)")
+            click.echo(
+                f"Frechet distance: ours {o['frechet_distance']:.3f}  "
+                f"classic {c['frechet_distance']:.3f}  "
+                f"ratio {result['frechet_ratio_classic_over_ours']:.2f}"
+            )
+            click.echo(
+                f"class consistency: ours {o['class_consistency']:.4f}  classic n/a (unconditional)"
+            )
             click.echo(f"targets: {result['targets']}  ->  {result['grid_png']}")
 
     return bench_gan_command
@@ -218,9 +419,16 @@ bench_gan_command = make_bench_gan_command()
 
 @click.command("classifier")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--data", "source", default="fashion-mnist", show_default=True,
-              help="The real train data of the model (its classes must include the model's).")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR")
+@click.option(
+    "--data",
+    "source",
+    default="fashion-mnist",
+    show_default=True,
+    help="The real train data of the model (its classes must include the model's).",
+)
+@click.option(
+    "--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR"
+)
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 def classifier_command(model_dir: Path, source, cache_dir, threads):
     """Ship the evaluation classifier in MODEL_DIR (classifier.safetensors + .json with its sha256):
@@ -236,4 +444,7 @@ def classifier_command(model_dir: Path, source, cache_dir, threads):
     if missing:
         raise click.ClickException(f"{source} lacks the model classes {missing}")
     out = export_classifier(data, model_dir, cache_dir)
-    click.echo(f"{model_dir}/classifier.safetensors (sha256 {out['sha256'][:12]}, {len(out['class_names'])} classes)")
+    click.echo(
+        f"{model_dir}/classifier.safetensors "
+        f"(sha256 {out['sha256'][:12]}, {len(out['class_names'])} classes)"
+    )

@@ -1,4 +1,5 @@
 """Configuration of the GAN as frozen dataclasses (saved in every checkpoint and run folder)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,7 +36,7 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -77,7 +78,9 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA only (CPU runs in fp32 for determinism)
     num_threads: int | None = None  # torch CPU threads; None = leave torch's default
     sample_every: int = 500  # steps between sample grids / checkpoints
-    keep_snapshots: bool = False  # also keep each checkpoint in snapshots/step_XXXXXXX/ (to pick one by evaluation)
+    keep_snapshots: bool = (
+        False  # also keep each checkpoint in snapshots/step_XXXXXXX/ (to pick one by evaluation)
+    )
     log_every: int = 50  # steps between metrics.jsonl lines
     grid_per_class: int = 10  # images per row (one row per class) in the sample grid
 
@@ -91,7 +94,9 @@ class TrainConfig:
         if self.mode_seeking < 0:
             raise ValueError(f"mode_seeking={self.mode_seeking}: must be >= 0")
         if self.mode_seeking and self.batch_size % 2:
-            raise ValueError(f"batch_size={self.batch_size}: mode seeking pairs images, so it must be even")
+            raise ValueError(
+                f"batch_size={self.batch_size}: mode seeking pairs images, so it must be even"
+            )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
         if self.epochs <= 0:
@@ -104,7 +109,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         data = dict(data)
         model = ModelConfig.from_dict(data.pop("model", {}))
         known = {f.name for f in dataclasses.fields(cls)}
@@ -126,5 +131,7 @@ def parse_augment(policy: str) -> tuple[str, ...] | None:
     ops = tuple(p.strip() for p in policy.split(",") if p.strip())
     bad = [p for p in ops if p not in AUGMENT_OPS]
     if bad:
-        raise ValueError(f"augment={policy!r}: unknown ops {bad}; allowed auto, off or {AUGMENT_OPS}")
+        raise ValueError(
+            f"augment={policy!r}: unknown ops {bad}; allowed auto, off or {AUGMENT_OPS}"
+        )
     return ops

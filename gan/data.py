@@ -4,6 +4,7 @@ Every source becomes an in-memory `ImageDataset` of uint8 images (N, C, S, S). R
 shop photos are fitted into a square on their own background colour, never stretched.
 Unreadable images are reported by path and skipped.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,16 @@ log = logging.getLogger(__name__)
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
-    "t-shirt", "trouser", "pullover", "dress", "coat",
-    "sandal", "shirt", "sneaker", "bag", "ankle-boot",
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle-boot",
 )
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -42,7 +51,9 @@ class ImageDataset:
     class_names: list[str]
     source: str
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    _fingerprint: dict | None = field(default=None, repr=False, compare=False)  # memo of fingerprint()
+    _fingerprint: dict | None = field(
+        default=None, repr=False, compare=False
+    )  # memo of fingerprint()
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -74,7 +85,7 @@ class ImageDataset:
         }
         return dict(self._fingerprint)
 
-    def subset(self, index: torch.Tensor) -> "ImageDataset":
+    def subset(self, index: torch.Tensor) -> ImageDataset:
         return ImageDataset(self.images[index], self.labels[index], self.class_names, self.source)
 
 
@@ -109,7 +120,9 @@ def is_fashion_mnist_dir(path: Path) -> bool:
     return path.is_dir() and any(path.glob("train-images-idx3-ubyte*"))
 
 
-def load_fashion_mnist(root=FASHION_MNIST_DIR, split="train", image_size=32, channels=1) -> ImageDataset:
+def load_fashion_mnist(
+    root=FASHION_MNIST_DIR, split="train", image_size=32, channels=1
+) -> ImageDataset:
     """28x28 images padded with 2 black pixels to 32 (then resized if image_size > 32)."""
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r}: allowed train, test")
@@ -121,7 +134,9 @@ def load_fashion_mnist(root=FASHION_MNIST_DIR, split="train", image_size=32, cha
         raise DataError(f"{root}: {split} images {images.shape} do not match labels {labels.shape}")
     x = torch.from_numpy(np.pad(images, ((0, 0), (2, 2), (2, 2))).copy()).unsqueeze(1)
     if image_size != 32:
-        x = torch.nn.functional.interpolate(x.float(), size=image_size, mode="bilinear", align_corners=False)
+        x = torch.nn.functional.interpolate(
+            x.float(), size=image_size, mode="bilinear", align_corners=False
+        )
         x = x.round().clamp(0, 255).to(torch.uint8)
     if channels == 3:
         x = x.repeat(1, 3, 1, 1)
@@ -178,8 +193,13 @@ def _load_items(items, class_names, size, channels, source) -> ImageDataset:
         try:
             images.append(read_image(path, size, channels))
             labels.append(label)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-                Image.DecompressionBombWarning) as exc:
+        except (
+            OSError,
+            ValueError,
+            SyntaxError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ) as exc:
             skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
             log.warning("skipping unreadable image %s: %s", path, exc)
     if not images:
@@ -225,7 +245,9 @@ def load_catalogue_csv(path, image_size=32, channels=3) -> ImageDataset:
 # ---------------------------------------------------------------- dispatch
 
 
-def load_source(source: str, image_size: int = 32, channels: int | None = None, split: str = "train") -> ImageDataset:
+def load_source(
+    source: str, image_size: int = 32, channels: int | None = None, split: str = "train"
+) -> ImageDataset:
     """`fashion-mnist`, a Fashion-MNIST folder, an image folder, or a catalogue CSV."""
     path = Path(source)
     if source == "fashion-mnist" or is_fashion_mnist_dir(path):

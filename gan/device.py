@@ -1,4 +1,5 @@
 """Which torch device a ``device`` setting ("auto", "cpu", "cuda") names."""
+
 from __future__ import annotations
 
 import torch
@@ -9,7 +10,7 @@ class DeviceUnavailable(RuntimeError):
 
 
 def resolve_device(setting: str, *, must_exist: bool = True) -> str:
-    """"auto" -> "cuda" where torch sees a CUDA device, else "cpu"; other names as given.
+    """ "auto" -> "cuda" where torch sees a CUDA device, else "cpu"; other names as given.
 
     "cuda" on a machine without one raises DeviceUnavailable, unless must_exist is False (the
     caller then fails where it first uses the device).
@@ -18,5 +19,6 @@ def resolve_device(setting: str, *, must_exist: bool = True) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if must_exist and setting == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailable(
-            "--device cuda: no CUDA device is available (use --device cpu or auto)")
+            "--device cuda: no CUDA device is available (use --device cpu or auto)"
+        )
     return setting

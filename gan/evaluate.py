@@ -3,6 +3,7 @@
 Every number comes with its real-vs-real floor: a real train subset (same size per class as
 the generated set) scored against the real test split by the same classifier.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -17,7 +18,9 @@ from gan.sampling import sample
 EVAL_SEED_BASE = 10_000_000  # generated image i of class k uses seed BASE + k * per_class + i
 
 
-def split_data(source: str, image_size: int, channels: int, holdout_seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
+def split_data(
+    source: str, image_size: int, channels: int, holdout_seed: int = 0
+) -> tuple[ImageDataset, ImageDataset]:
     """(train, test): Fashion-MNIST's own split, else a fixed 80/20 split of the source."""
     train = load_source(source, image_size, channels, split="train")
     if train.source.startswith("fashion-mnist"):
@@ -29,7 +32,9 @@ def split_data(source: str, image_size: int, channels: int, holdout_seed: int = 
 
 def per_class_subset(data: ImageDataset, per_class: int) -> ImageDataset:
     """The first `per_class` images of each class (fewer where a class has fewer)."""
-    idx = [torch.nonzero(data.labels == k).flatten()[:per_class] for k in range(len(data.class_names))]
+    idx = [
+        torch.nonzero(data.labels == k).flatten()[:per_class] for k in range(len(data.class_names))
+    ]
     return data.subset(torch.cat(idx))
 
 
@@ -37,15 +42,21 @@ def map_classes(model_names: list[str], data_names: list[str]) -> list[int]:
     """Data class index for each model class (by name); every model class must be in the data."""
     missing = [c for c in model_names if c not in data_names]
     if missing:
-        raise ValueError(f"model classes {missing} are not in the evaluation data's classes {data_names}")
+        raise ValueError(
+            f"model classes {missing} are not in the evaluation data's classes {data_names}"
+        )
     return [data_names.index(c) for c in model_names]
 
 
-def generate_eval_set(generator, num_classes: int, per_class: int, truncation=None) -> tuple[torch.Tensor, torch.Tensor]:
+def generate_eval_set(
+    generator, num_classes: int, per_class: int, truncation=None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (N, C, H, W) and model labels (N,): `per_class` images of every class."""
     labels = [k for k in range(num_classes) for _ in range(per_class)]
     seeds = [EVAL_SEED_BASE + i for i in range(len(labels))]
-    images = sample(generator, labels, seeds, truncation=truncation).permute(0, 3, 1, 2).contiguous()
+    images = (
+        sample(generator, labels, seeds, truncation=truncation).permute(0, 3, 1, 2).contiguous()
+    )
     return images, torch.tensor(labels)
 
 
@@ -59,7 +70,9 @@ def score_set(clf, images, labels, test_feats, test_labels, names) -> dict:
     fds = [v for v in per_class_fd.values() if v is not None]
     return {
         "class_consistency": float((preds == labels).float().mean()),
-        "per_class_consistency": {n: float((preds[labels == k] == k).float().mean()) for k, n in enumerate(names)},
+        "per_class_consistency": {
+            n: float((preds[labels == k] == k).float().mean()) for k, n in enumerate(names)
+        },
         "confusion_matrix": confusion_matrix(labels, preds, len(names)),
         "frechet_distance": frechet_distance(feats, test_feats),
         "frechet_per_class": per_class_fd,
@@ -68,8 +81,16 @@ def score_set(clf, images, labels, test_feats, test_labels, names) -> dict:
     }
 
 
-def evaluate(generator, meta: dict, source: str = "fashion-mnist", per_class: int = 1000, cache_dir=None,
-             classifier_cfg: ClassifierConfig = ClassifierConfig(), truncation=None, split=None) -> dict:
+def evaluate(
+    generator,
+    meta: dict,
+    source: str = "fashion-mnist",
+    per_class: int = 1000,
+    cache_dir=None,
+    classifier_cfg: ClassifierConfig = ClassifierConfig(),
+    truncation=None,
+    split=None,
+) -> dict:
     """Score a generator against SOURCE's test split; returns a JSON-able dict.
 
     `split` = (train, test) datasets overrides loading them from `source` (tests use subsets).
@@ -89,7 +110,9 @@ def evaluate(generator, meta: dict, source: str = "fashion-mnist", per_class: in
     real_labels = torch.tensor([inverse.get(int(v), -1) for v in real.labels])
     real_keep = real_labels >= 0
     gen_scores = score_set(clf, fake, fake_labels, test_feats, test_labels, names)
-    floor = score_set(clf, real.images[real_keep], real_labels[real_keep], test_feats, test_labels, names)
+    floor = score_set(
+        clf, real.images[real_keep], real_labels[real_keep], test_feats, test_labels, names
+    )
     return {
         "data": source,
         "num_generated": int(len(fake)),
@@ -109,13 +132,25 @@ def evaluate(generator, meta: dict, source: str = "fashion-mnist", per_class: in
 def headline(result: dict) -> list[str]:
     """Human-readable summary lines (generated vs. real floor)."""
     g, r = result["generated"], result["real_floor"]
-    lines = [f"classifier test accuracy: {result['classifier']['test_accuracy']:.4f}",
-             f"{'metric':<28}{'generated':>12}{'real floor':>12}"]
-    for key in ("class_consistency", "frechet_distance", "frechet_per_class_max_over_median",
-                "precision", "recall", "density", "coverage"):
+    lines = [
+        f"classifier test accuracy: {result['classifier']['test_accuracy']:.4f}",
+        f"{'metric':<28}{'generated':>12}{'real floor':>12}",
+    ]
+    for key in (
+        "class_consistency",
+        "frechet_distance",
+        "frechet_per_class_max_over_median",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+    ):
         lines.append(f"{key:<28}{g[key]:>12.4f}{r[key]:>12.4f}")
     lines.append("per-class Frechet distance (generated / floor):")
     for name in g["frechet_per_class"]:
-        lines.append(f"  {name:<14}{g['frechet_per_class'][name]:>10.3f}{r['frechet_per_class'][name]:>10.3f}"
-                     f"   consistency {g['per_class_consistency'][name]:.3f}")
+        lines.append(
+            f"  {name:<14}{g['frechet_per_class'][name]:>10.3f}"
+            f"{r['frechet_per_class'][name]:>10.3f}"
+            f"   consistency {g['per_class_consistency'][name]:.3f}"
+        )
     return lines

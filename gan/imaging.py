@@ -1,5 +1,6 @@
 """Pure numpy image helpers shared by the data loader, the catalogue tiles and the ad
 layout."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Distances between feature sets: Frechet distance and precision/recall/density/coverage."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,9 @@ def _kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     return torch.cat(out)
 
 
-def _ball_counts(query: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+def _ball_counts(
+    query: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 2048
+) -> torch.Tensor:
     """For each query: in how many of the balls (centres, radii) it lies."""
     out = []
     for i in range(0, len(query), chunk):
@@ -41,7 +44,9 @@ def _ball_counts(query: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor
     return torch.cat(out)
 
 
-def _nearest_fake_within(real: torch.Tensor, fake: torch.Tensor, radii: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+def _nearest_fake_within(
+    real: torch.Tensor, fake: torch.Tensor, radii: torch.Tensor, chunk: int = 2048
+) -> torch.Tensor:
     out = []
     for i in range(0, len(real), chunk):
         d = torch.cdist(real[i : i + chunk], fake).min(1).values
@@ -67,7 +72,13 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict
     }
 
 
-def confusion_matrix(requested: torch.Tensor, predicted: torch.Tensor, num_classes: int) -> list[list[int]]:
+def confusion_matrix(
+    requested: torch.Tensor, predicted: torch.Tensor, num_classes: int
+) -> list[list[int]]:
     """rows: requested (or true) class, columns: classifier's prediction."""
     flat = requested.long() * num_classes + predicted.long()
-    return torch.bincount(flat, minlength=num_classes * num_classes).view(num_classes, num_classes).tolist()
+    return (
+        torch.bincount(flat, minlength=num_classes * num_classes)
+        .view(num_classes, num_classes)
+        .tolist()
+    )

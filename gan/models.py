@@ -7,6 +7,7 @@ with class-conditional batch norm. Transposed convs cost 4 taps per output pixel
 Discriminator: spectrally normalised convs with a projection head for the class
 (Miyato & Koyama 2018, "cGANs with Projection Discriminator").
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """PNG outputs: labelled sample grids (Pillow) and a loss curve (matplotlib)."""
+
 from __future__ import annotations
 
 import json
@@ -12,20 +13,33 @@ from gan.sampling import sample
 GRID_SEED_BASE = 1_000_000  # fixed seeds of the sample grid: column j uses seed BASE + j
 
 
-def grid_image(images: np.ndarray, rows: int, cols: int, labels=None, scale=1, pad=2) -> Image.Image:
+def grid_image(
+    images: np.ndarray, rows: int, cols: int, labels=None, scale=1, pad=2
+) -> Image.Image:
     """uint8 (rows*cols, H, W, C) -> one RGB image, optional row labels on the left."""
     n, h, w, c = images.shape
     margin = 78 if labels else 0
-    canvas = Image.new("RGB", (margin + cols * (w * scale + pad) + pad, rows * (h * scale + pad) + pad), "white")
+    canvas = Image.new(
+        "RGB", (margin + cols * (w * scale + pad) + pad, rows * (h * scale + pad) + pad), "white"
+    )
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default()
     for i in range(min(n, rows * cols)):
         r, col = divmod(i, cols)
         arr = images[i][:, :, 0] if c == 1 else images[i]
-        tile = Image.fromarray(arr).convert("RGB").resize((w * scale, h * scale), Image.Resampling.NEAREST)
+        tile = (
+            Image.fromarray(arr)
+            .convert("RGB")
+            .resize((w * scale, h * scale), Image.Resampling.NEAREST)
+        )
         canvas.paste(tile, (margin + pad + col * (w * scale + pad), pad + r * (h * scale + pad)))
     for r, text in enumerate(labels or []):
-        draw.text((4, pad + r * (h * scale + pad) + h * scale // 2 - 6), str(text)[:12], fill="black", font=font)
+        draw.text(
+            (4, pad + r * (h * scale + pad) + h * scale // 2 - 6),
+            str(text)[:12],
+            fill="black",
+            font=font,
+        )
     return canvas
 
 
@@ -43,7 +57,9 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def loss_plot(metrics_path: Path, out_png: Path, keys=("loss_d", "loss_g"), size=(640, 360)) -> None:
+def loss_plot(
+    metrics_path: Path, out_png: Path, keys=("loss_d", "loss_g"), size=(640, 360)
+) -> None:
     """Line chart of the logged losses against the step (size in pixels)."""
     # matplotlib is heavy to import and only this chart needs it: imported here, not with gan.
     import matplotlib

@@ -1,7 +1,8 @@
 """Seeded sampling: image i depends only on (model, label_i, seed_i, truncation)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -29,7 +30,11 @@ def latent_for_seed(seed: int, z_dim: int, truncation: float | None = None) -> t
 
 
 def latents(seeds: Sequence[int], z_dim: int, truncation: float | None = None) -> torch.Tensor:
-    return torch.stack([latent_for_seed(s, z_dim, truncation) for s in seeds]) if len(seeds) else torch.zeros(0, z_dim)
+    return (
+        torch.stack([latent_for_seed(s, z_dim, truncation) for s in seeds])
+        if len(seeds)
+        else torch.zeros(0, z_dim)
+    )
 
 
 def to_uint8_hwc(images: torch.Tensor) -> torch.Tensor:
@@ -46,13 +51,16 @@ def _check_labels(labels: Sequence[int], num_classes: int) -> torch.Tensor:
 
 
 def autocast_for(device: torch.device, precision: str):
-    """fp32, or bf16 autocast (measured faster on CPUs with bf16 support and on CUDA; see README)."""
+    """fp32, or bf16 autocast (measured faster on CPUs with bf16 support and on CUDA;
+    see README)."""
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision={precision!r}: allowed 'fp32', 'bf16'")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def sample(generator, labels, seeds, truncation=None, batch_size=256, precision="fp32") -> torch.Tensor:
+def sample(
+    generator, labels, seeds, truncation=None, batch_size=256, precision="fp32"
+) -> torch.Tensor:
     """Generate one image per (label, seed): uint8 tensor [N, H, W, C] on the CPU."""
     labels, seeds = list(labels), list(seeds)
     if len(labels) != len(seeds):

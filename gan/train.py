@@ -4,16 +4,17 @@
 config.json, metrics.jsonl, loss.png, samples/step_XXXXXXX.png, generator.{safetensors,json}
 (the EMA generator) and train_state.{safetensors,json} (to resume after a kill).
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +29,16 @@ from gan.plots import class_grid, loss_plot
 from gan.trainstate import has_train_state, load_train_state, save_train_state
 
 # Fields that may differ between the run that wrote a train state and the one resuming it.
-RESUMABLE_CHANGES = {"epochs", "max_minutes", "device", "amp", "num_threads", "sample_every", "log_every",
-                     "keep_snapshots"}
+RESUMABLE_CHANGES = {
+    "epochs",
+    "max_minutes",
+    "device",
+    "amp",
+    "num_threads",
+    "sample_every",
+    "log_every",
+    "keep_snapshots",
+}
 
 
 def augment_ops(cfg: TrainConfig, num_images: int) -> tuple[str, ...]:
@@ -103,7 +112,8 @@ def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp) -> dict:
 
 def mode_seeking_term(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """MSGAN's term for pairs (first half, second half) of a batch that share their classes:
-    1 / (mean|x1 - x2| / mean|z1 - z2| + eps); small when different latents give different images."""
+    1 / (mean|x1 - x2| / mean|z1 - z2| + eps); small when different latents give different
+    images."""
     h = fake.shape[0] // 2
     ratio = (fake[:h] - fake[h : 2 * h]).abs().mean() / (z[:h] - z[h : 2 * h]).abs().mean()
     return 1.0 / (ratio + eps)
@@ -140,7 +150,9 @@ def update_ema(run: Run) -> None:
 
 
 @torch.no_grad()
-def standing_stats(G: torch.nn.Module, num_classes: int, batches: int = 8, batch: int = 256) -> torch.nn.Module:
+def standing_stats(
+    G: torch.nn.Module, num_classes: int, batches: int = 8, batch: int = 256
+) -> torch.nn.Module:
     """A copy of G whose batch-norm statistics are re-estimated for its own (EMA) weights.
 
     "Standing statistics" (Brock et al. 2019, BigGAN): the running statistics of the trained G
@@ -174,40 +186,70 @@ def write_outputs(run: Run, data: ImageDataset, out_dir: Path, extra: dict) -> N
     meta = {
         "class_names": list(data.class_names),
         "dataset": data.fingerprint(),
-        "training": {"steps": run.step, "epochs": seen / n, "images_seen": seen, "config": run.cfg.to_dict(), **extra},
+        "training": {
+            "steps": run.step,
+            "epochs": seen / n,
+            "images_seen": seen,
+            "config": run.cfg.to_dict(),
+            **extra,
+        },
     }
     save_generator(out_dir, G_eval.cpu(), meta)
     if run.cfg.keep_snapshots:  # generator.json is written last: a snapshot with it is complete
         save_generator(out_dir / "snapshots" / f"step_{run.step:07d}", G_eval.cpu(), meta)
     loss_plot(out_dir / "metrics.jsonl", out_dir / "loss.png")
-    save_train_state(out_dir, run.modules(), run.optimizers(),
-                     {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint(), **extra})
+    save_train_state(
+        out_dir,
+        run.modules(),
+        run.optimizers(),
+        {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint(), **extra},
+    )
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, fingerprint: dict, out_dir: Path) -> None:
     # Through from_dict: a field added since the run started takes its default (its old behaviour).
-    old = {k: v for k, v in TrainConfig.from_dict(saved["config"]).to_dict().items() if k not in RESUMABLE_CHANGES}
+    old = {
+        k: v
+        for k, v in TrainConfig.from_dict(saved["config"]).to_dict().items()
+        if k not in RESUMABLE_CHANGES
+    }
     new = {k: v for k, v in cfg.to_dict().items() if k not in RESUMABLE_CHANGES}
     if old != new:
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        raise CheckpointError(f"{out_dir}: cannot resume, the config differs in {diff}; use --no-resume or another --out")
+        raise CheckpointError(
+            f"{out_dir}: cannot resume, the config differs in {diff}; "
+            "use --no-resume or another --out"
+        )
     if saved["dataset"]["sha256"] != fingerprint["sha256"]:
-        raise CheckpointError(f"{out_dir}: cannot resume, the training data changed; use --no-resume or another --out")
+        raise CheckpointError(
+            f"{out_dir}: cannot resume, the training data changed; use --no-resume or another --out"
+        )
 
 
 def drop_metrics_after(path: Path, step: int) -> None:
     """After a kill, forget the metrics logged past the train state being resumed."""
     if path.is_file():
-        keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        keep = [
+            line
+            for line in path.read_text().splitlines()
+            if line.strip() and json.loads(line)["step"] <= step
+        ]
         path.write_text("".join(line + "\n" for line in keep))
 
 
-def prepare(cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool) -> tuple[Run, ImageDataset]:
+def prepare(
+    cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool
+) -> tuple[Run, ImageDataset]:
     if (data.image_size, data.channels, len(data.class_names)) != (
-        cfg.model.image_size, cfg.model.channels, cfg.model.num_classes):
+        cfg.model.image_size,
+        cfg.model.channels,
+        cfg.model.num_classes,
+    ):
         raise ValueError(
-            f"data is {data.image_size}px x{data.channels} with {len(data.class_names)} classes but the model "
-            f"config wants {cfg.model.image_size}px x{cfg.model.channels} with {cfg.model.num_classes}")
+            f"data is {data.image_size}px x{data.channels} with {len(data.class_names)} classes "
+            f"but the model config wants {cfg.model.image_size}px x{cfg.model.channels} "
+            f"with {cfg.model.num_classes}"
+        )
     if len(data) < cfg.batch_size:
         raise ValueError(f"{len(data)} images is fewer than batch_size={cfg.batch_size}")
     if cfg.num_threads:
@@ -222,13 +264,21 @@ def prepare(cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool) -
         drop_metrics_after(out_dir / "metrics.jsonl", run.step)
     else:
         (out_dir / "metrics.jsonl").write_text("")
-    atomic_write_json(out_dir / "config.json", {"config": cfg.to_dict(), "dataset": data.fingerprint(),
-                                                "skipped_images": data.skipped})
+    atomic_write_json(
+        out_dir / "config.json",
+        {"config": cfg.to_dict(), "dataset": data.fingerprint(), "skipped_images": data.skipped},
+    )
     return run, data
 
 
-def train(config: TrainConfig, data: ImageDataset, out_dir, on_progress: Callable | None = None,
-          should_stop: Callable | None = None, resume: bool = True) -> Path:
+def train(
+    config: TrainConfig,
+    data: ImageDataset,
+    out_dir,
+    on_progress: Callable | None = None,
+    should_stop: Callable | None = None,
+    resume: bool = True,
+) -> Path:
     """Train (or resume) until config.epochs or config.max_minutes; returns out_dir."""
     out_dir = Path(out_dir)
     run, data = prepare(config, data, out_dir, resume)
@@ -261,7 +311,14 @@ def train(config: TrainConfig, data: ImageDataset, out_dir, on_progress: Callabl
             last_log = log_metrics(run, window, last_log, n, out_dir)
             window = []
         if on_progress is not None:
-            on_progress({"step": run.step, "total_steps": total_steps, "images": cfg.batch_size * cfg.d_steps, **stats})
+            on_progress(
+                {
+                    "step": run.step,
+                    "total_steps": total_steps,
+                    "images": cfg.batch_size * cfg.d_steps,
+                    **stats,
+                }
+            )
         if run.step % cfg.sample_every == 0:
             write_outputs(run, data, out_dir, {"stopped": "running", "augment": list(ops)})
     write_outputs(run, data, out_dir, {"stopped": stopped, "augment": list(ops)})
@@ -272,8 +329,12 @@ def log_metrics(run: Run, window: list[dict], since: float, n: int, out_dir: Pat
     now = time.monotonic()
     row = {k: sum(s[k] for s in window) / len(window) for k in window[0]}
     imgs = len(window) * run.cfg.batch_size * run.cfg.d_steps
-    row.update(step=run.step, epoch=run.step * run.cfg.batch_size * run.cfg.d_steps / n,
-               images_per_s=imgs / max(now - since, 1e-9), time=time.time())
+    row.update(
+        step=run.step,
+        epoch=run.step * run.cfg.batch_size * run.cfg.d_steps / n,
+        images_per_s=imgs / max(now - since, 1e-9),
+        time=time.time(),
+    )
     with open(out_dir / "metrics.jsonl", "a") as fh:
         fh.write(json.dumps(row) + "\n")
     return now

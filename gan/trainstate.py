@@ -3,6 +3,7 @@
 Module weights, Adam moments and RNG states are flattened into one safetensors file;
 the scalars (step, optimizer hyper-parameters, config) go to the JSON beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as st_save_bytes
 
-from gan.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_json, read_verified_weights, sha256_bytes
+from gan.checkpoint import (
+    CheckpointError,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_verified_weights,
+    sha256_bytes,
+)
 
 STATE_FORMAT = "assetgen-train-state/1"
 STATE_WEIGHTS = "train_state.safetensors"
@@ -29,7 +36,9 @@ def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict, di
     return tensors, {"param_groups": sd["param_groups"]}
 
 
-def unflatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, groups: dict) -> None:
+def unflatten_optimizer(
+    prefix: str, opt: torch.optim.Optimizer, tensors: dict, groups: dict
+) -> None:
     state: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith(prefix + "."):
@@ -41,7 +50,12 @@ def unflatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, 
 def save_train_state(out_dir: Path, modules: dict, optimizers: dict, extra: dict) -> None:
     tensors = {}
     for name, module in modules.items():
-        tensors.update({f"{name}.{k}": v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()})
+        tensors.update(
+            {
+                f"{name}.{k}": v.detach().to("cpu").contiguous()
+                for k, v in module.state_dict().items()
+            }
+        )
     groups = {}
     for name, opt in optimizers.items():
         t, g = flatten_optimizer(name, opt)
@@ -52,8 +66,10 @@ def save_train_state(out_dir: Path, modules: dict, optimizers: dict, extra: dict
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
     data = st_save_bytes(tensors)
     atomic_write_bytes(out_dir / STATE_WEIGHTS, data)
-    atomic_write_json(out_dir / STATE_META, {"format": STATE_FORMAT, "sha256": sha256_bytes(data),
-                                             "optimizers": groups, **extra})
+    atomic_write_json(
+        out_dir / STATE_META,
+        {"format": STATE_FORMAT, "sha256": sha256_bytes(data), "optimizers": groups, **extra},
+    )
 
 
 def load_train_state(out_dir: Path, modules: dict, optimizers: dict) -> dict:
@@ -64,7 +80,9 @@ def load_train_state(out_dir: Path, modules: dict, optimizers: dict) -> dict:
     except (OSError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{meta_path}: unreadable train state ({exc})") from exc
     if meta.get("format") != STATE_FORMAT:
-        raise CheckpointError(f"{meta_path}: format {meta.get('format')!r}, expected {STATE_FORMAT!r}")
+        raise CheckpointError(
+            f"{meta_path}: format {meta.get('format')!r}, expected {STATE_FORMAT!r}"
+        )
     tensors = read_verified_weights(out_dir / STATE_WEIGHTS, meta["sha256"])
     for name, module in modules.items():
         sub = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}

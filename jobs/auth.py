@@ -5,6 +5,7 @@ A token is ``ag_`` + 43 URL-safe characters (256 random bits), printed once by
 is then compared in constant time. Scopes: ``submit`` (create and cancel jobs),
 ``read`` (read jobs, assets, models), ``admin`` (everything, every client's jobs).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,14 +61,19 @@ def parse_scopes(text: str) -> tuple[str, ...]:
     scopes = tuple(dict.fromkeys(s.strip() for s in text.replace(",", " ").split() if s.strip()))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise ValueError(f"scopes: {', '.join(unknown) or '(none)'} not allowed (choose from {', '.join(SCOPES)})")
+        raise ValueError(
+            f"scopes: {', '.join(unknown) or '(none)'} not allowed "
+            f"(choose from {', '.join(SCOPES)})"
+        )
     return scopes
 
 
 def create_client(sf: sessionmaker[Session], name: str, scopes: tuple[str, ...]) -> NewClient:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    row = ApiClient(name=name, token_hash=hash_token(token), scopes=" ".join(scopes), webhook_secret=secret)
+    row = ApiClient(
+        name=name, token_hash=hash_token(token), scopes=" ".join(scopes), webhook_secret=secret
+    )
     try:
         with sf.begin() as s:
             s.add(row)
@@ -83,7 +89,11 @@ def authenticate(sf: sessionmaker[Session], token: str) -> Principal | None:
     digest = hash_token(token)
     with sf() as s:
         row = s.scalars(select(ApiClient).where(ApiClient.token_hash == digest)).first()
-    if row is None or row.disabled_at is not None or not hmac.compare_digest(row.token_hash, digest):
+    if (
+        row is None
+        or row.disabled_at is not None
+        or not hmac.compare_digest(row.token_hash, digest)
+    ):
         return None
     return Principal(row.id, row.name, frozenset(row.scopes.split()))
 

@@ -1,6 +1,7 @@
 """Image encoding. Settings chosen from measurements (README.md, "Encoding"): PNG at
 compression level 1 costs a fraction of the default level for a slightly larger file;
 JPEG q90 and WebP method 0 are the fast lossy choices."""
+
 from __future__ import annotations
 
 import io

@@ -18,8 +18,9 @@ from jobs.manifest import build_manifest, kind_section, manifest_key
 from jobs.storage import StorageUnavailable, Store
 
 
-def finalise_jobs(sf: sessionmaker[Session], store: Store, io: Executor,
-                  job_ids: Iterable[str]) -> None:
+def finalise_jobs(
+    sf: sessionmaker[Session], store: Store, io: Executor, job_ids: Iterable[str]
+) -> None:
     """Write each job's manifest (in parallel on ``io``), then mark the jobs finished in one
     transaction.
 
@@ -27,8 +28,10 @@ def finalise_jobs(sf: sessionmaker[Session], store: Store, io: Executor,
     it); a job that succeeded stays running until the sweeper can write it, and
     StorageUnavailable is raised once the others are closed.
     """
-    writes = {job.id: io.submit(write_manifest, sf, store, job, assets, failed)
-              for job, assets, failed in manifest_inputs(sf, list(job_ids))}
+    writes = {
+        job.id: io.submit(write_manifest, sf, store, job, assets, failed)
+        for job, assets, failed in manifest_inputs(sf, list(job_ids))
+    }
     written, unavailable = {}, None
     for job_id, write in writes.items():
         try:
@@ -40,8 +43,9 @@ def finalise_jobs(sf: sessionmaker[Session], store: Store, io: Executor,
         raise unavailable
 
 
-def write_manifest(sf: sessionmaker[Session], store: Store, job: Job, assets: list[Asset],
-                   failed: list[WorkItem]) -> str | None:
+def write_manifest(
+    sf: sessionmaker[Session], store: Store, job: Job, assets: list[Asset], failed: list[WorkItem]
+) -> str | None:
     """The job's manifest.json, replacing any earlier one; its key, or None where storage is away
     and the job did not succeed (StorageUnavailable where it did)."""
     status = final_status(job.done_items, job.failed_items).value

@@ -55,16 +55,22 @@ def _claim(s: Session, item_ids: list[int], worker: str, lease_seconds: int) -> 
     claimed = s.execute(
         update(WorkItem)
         .where(WorkItem.id.in_(item_ids), _claimable(now))
-        .values(state=ItemState.running.value, attempt=WorkItem.attempt + 1,
-                lease_until=now + timedelta(seconds=lease_seconds), worker=worker[:200])
+        .values(
+            state=ItemState.running.value,
+            attempt=WorkItem.attempt + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            worker=worker[:200],
+        )
         .returning(WorkItem.id, WorkItem.attempt)
     ).all()
     if not claimed:
         return []
     attempts: dict[int, int] = {row.id: row.attempt for row in claimed}
     rows = s.execute(
-        select(WorkItem, Job).join(Job, Job.id == WorkItem.job_id)
-        .where(WorkItem.id.in_(list(attempts))).order_by(WorkItem.id)
+        select(WorkItem, Job)
+        .join(Job, Job.id == WorkItem.job_id)
+        .where(WorkItem.id.in_(list(attempts)))
+        .order_by(WorkItem.id)
     ).all()
     s.execute(
         update(Job)
@@ -72,24 +78,39 @@ def _claim(s: Session, item_ids: list[int], worker: str, lease_seconds: int) -> 
         .values(status=JobStatus.running.value, started_at=now)
     )
     return [
-        Claim(item_id=item.id, attempt=attempts[item.id], job_id=job.id, index=item.index,
-              params=item.params, spec=job.spec, model_uri=job.model_uri,
-              model_sha256=job.model_sha256, model_name=job.model_name,
-              model_version=job.model_version)
+        Claim(
+            item_id=item.id,
+            attempt=attempts[item.id],
+            job_id=job.id,
+            index=item.index,
+            params=item.params,
+            spec=job.spec,
+            model_uri=job.model_uri,
+            model_sha256=job.model_sha256,
+            model_name=job.model_name,
+            model_version=job.model_version,
+        )
         for item, job in rows
     ]
 
 
-def claim_item(sf: sessionmaker[Session], item_id: int, worker: str,
-               lease_seconds: int) -> Claim | None:
+def claim_item(
+    sf: sessionmaker[Session], item_id: int, worker: str, lease_seconds: int
+) -> Claim | None:
     """Lease a queued item (or one whose lease expired); None if it is not ours to run."""
     with sf.begin() as s:
         claims = _claim(s, [item_id], worker, lease_seconds)
     return claims[0] if claims else None
 
 
-def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_seconds: int,
-               max_images: int, max_items: int = 64) -> list[Claim]:
+def claim_more(
+    sf: sessionmaker[Session],
+    first: Claim,
+    worker: str,
+    lease_seconds: int,
+    max_images: int,
+    max_items: int = 64,
+) -> list[Claim]:
     """Claim queued items of first's model (most urgent first) while their samples fit in
     max_images; items too large to fit are filtered in SQL, so they never crowd small ones out
     of the candidates."""
@@ -98,11 +119,16 @@ def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_secon
         return []
     with sf.begin() as s:
         candidates = s.execute(
-            select(WorkItem.id, WorkItem.params).join(Job, Job.id == WorkItem.job_id)
-            .where(WorkItem.state == ItemState.queued.value,
-                   Job.model_sha256 == first.model_sha256, Job.status.in_(ACTIVE_JOB),
-                   WorkItem.params["samples"].as_integer() <= room)
-            .order_by(PRIORITY_RANK, WorkItem.id).limit(max_items)
+            select(WorkItem.id, WorkItem.params)
+            .join(Job, Job.id == WorkItem.job_id)
+            .where(
+                WorkItem.state == ItemState.queued.value,
+                Job.model_sha256 == first.model_sha256,
+                Job.status.in_(ACTIVE_JOB),
+                WorkItem.params["samples"].as_integer() <= room,
+            )
+            .order_by(PRIORITY_RANK, WorkItem.id)
+            .limit(max_items)
             .with_for_update(of=WorkItem, skip_locked=True)
         ).all()
         picked = []
@@ -118,8 +144,11 @@ def claim_more(sf: sessionmaker[Session], first: Claim, worker: str, lease_secon
 
 def _fenced(claim: Claim):
     """The claimant's writes touch the item only while this claim is still the item's lease."""
-    return (WorkItem.id == claim.item_id, WorkItem.attempt == claim.attempt,
-            WorkItem.state == ItemState.running.value)
+    return (
+        WorkItem.id == claim.item_id,
+        WorkItem.attempt == claim.attempt,
+        WorkItem.state == ItemState.running.value,
+    )
 
 
 def stored_keys(sf: sessionmaker[Session], claims: list[Claim]) -> set[str]:
@@ -140,8 +169,12 @@ def _record(s: Session, claim: Claim, assets: list[dict], lease_seconds: int) ->
     if fresh:
         _on_recorded(s, claim, fresh)
     s.flush()
-    count = (select(func.count()).select_from(Asset)
-             .where(Asset.item_id == claim.item_id).scalar_subquery())
+    count = (
+        select(func.count())
+        .select_from(Asset)
+        .where(Asset.item_id == claim.item_id)
+        .scalar_subquery()
+    )
     s.execute(update(WorkItem).where(WorkItem.id == claim.item_id).values(done_images=count))
     return True
 
@@ -151,8 +184,9 @@ def _on_recorded(s: Session, claim: Claim, fresh: list[dict]) -> None:
     get_kind(claim.spec["kind"]).on_recorded(s, claim, fresh)
 
 
-def record_batch(sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]],
-                 lease_seconds: int) -> list[int]:
+def record_batch(
+    sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]], lease_seconds: int
+) -> list[int]:
     """Record stored objects of several items (extending their leases) in one transaction;
     returns the ids of items fenced out, whose rows are not written."""
     fenced = []
@@ -169,8 +203,12 @@ def record_batch(sf: sessionmaker[Session], batch: list[tuple[Claim, list[dict]]
 def _count_done(s: Session, job_id: str, **deltas) -> bool:
     """Add to a job's item counters; True when every item of the job is now terminal."""
     values = {name: getattr(Job, name) + n for name, n in deltas.items()}
-    row = s.execute(update(Job).where(Job.id == job_id).values(**values)
-                    .returning(Job.done_items, Job.failed_items, Job.total_items)).one()
+    row = s.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(**values)
+        .returning(Job.done_items, Job.failed_items, Job.total_items)
+    ).one()
     return row.done_items + row.failed_items == row.total_items
 
 
@@ -181,15 +219,22 @@ def complete_items(sf: sessionmaker[Session], claims: list[Claim]) -> tuple[list
     done_per_job: dict[str, int] = {}
     with sf.begin() as s:
         for claim in claims:
-            closed = _changed(s, update(WorkItem).where(*_fenced(claim))
-                              .values(lease_until=None, state=ItemState.succeeded.value))
+            closed = _changed(
+                s,
+                update(WorkItem)
+                .where(*_fenced(claim))
+                .values(lease_until=None, state=ItemState.succeeded.value),
+            )
             if closed:
                 done_per_job[claim.job_id] = done_per_job.get(claim.job_id, 0) + 1
             else:
                 fenced.append(claim.item_id)
         # a fixed order: no lock-order deadlocks between workers
-        complete = [job_id for job_id, n in sorted(done_per_job.items())
-                    if _count_done(s, job_id, done_items=n)]
+        complete = [
+            job_id
+            for job_id, n in sorted(done_per_job.items())
+            if _count_done(s, job_id, done_items=n)
+        ]
     return fenced, complete
 
 
@@ -198,8 +243,9 @@ def fail_item(sf: sessionmaker[Session], claim: Claim, code: str, message: str) 
     fenced out."""
     values = {"state": ItemState.failed.value, "error_code": code, "error_message": message[:2000]}
     with sf.begin() as s:
-        if not _changed(s, update(WorkItem).where(*_fenced(claim))
-                        .values(lease_until=None, **values)):
+        if not _changed(
+            s, update(WorkItem).where(*_fenced(claim)).values(lease_until=None, **values)
+        ):
             return None
         return _count_done(s, claim.job_id, failed_items=1)
 
@@ -207,8 +253,9 @@ def fail_item(sf: sessionmaker[Session], claim: Claim, code: str, message: str) 
 # ---------------------------------------------------------------- finish (after the manifest)
 
 
-def manifest_inputs(sf: sessionmaker[Session],
-                    job_ids: list[str]) -> list[tuple[Job, list[Asset], list[WorkItem]]]:
+def manifest_inputs(
+    sf: sessionmaker[Session], job_ids: list[str]
+) -> list[tuple[Job, list[Asset], list[WorkItem]]]:
     """Each job with its assets (by key) and failed items (by index), read in three queries."""
     with sf() as s:
         jobs = list(s.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)))
@@ -216,8 +263,9 @@ def manifest_inputs(sf: sessionmaker[Session],
         for a in s.scalars(select(Asset).where(Asset.job_id.in_(job_ids)).order_by(Asset.key)):
             assets[a.job_id].append(a)
         failed: dict[str, list[WorkItem]] = {j: [] for j in job_ids}
-        q = select(WorkItem).where(WorkItem.job_id.in_(job_ids),
-                                   WorkItem.state == ItemState.failed.value)
+        q = select(WorkItem).where(
+            WorkItem.job_id.in_(job_ids), WorkItem.state == ItemState.failed.value
+        )
         for it in s.scalars(q.order_by(WorkItem.index)):
             failed[it.job_id].append(it)
         return [(job, assets[job.id], failed[job.id]) for job in jobs]
@@ -238,12 +286,17 @@ def finish_jobs(sf: sessionmaker[Session], manifests: dict[str, str | None]) -> 
             if job is None:  # jobs are never deleted
                 continue
             status = final_status(job.done_items, job.failed_items)
-            values: dict = {"status": status.value, "finished_at": utcnow(),
-                            "manifest_key": manifest_key}
+            values: dict = {
+                "status": status.value,
+                "finished_at": utcnow(),
+                "manifest_key": manifest_key,
+            }
             if status is not JobStatus.succeeded:
-                values |= {"error_code": "items_failed",
-                           "error_message": f"{job.failed_items} of {job.total_items} work items "
-                                            f"failed: see `assetgen jobs show {job_id}`"}
+                values |= {
+                    "error_code": "items_failed",
+                    "error_message": f"{job.failed_items} of {job.total_items} work items "
+                    f"failed: see `assetgen jobs show {job_id}`",
+                }
             active = update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB))
             if _changed(s, active.values(**values)):
                 announce_webhook(s, job, status)
@@ -254,8 +307,11 @@ def finish_jobs(sf: sessionmaker[Session], manifests: dict[str, str | None]) -> 
 
 def effective_priority(job: Job, bulk_ageing_seconds: float | None) -> str:
     """Bulk work waiting longer than the ageing time is announced as normal: never starved."""
-    if job.priority == "bulk" and bulk_ageing_seconds is not None and \
-            _aware(job.created_at) < utcnow() - timedelta(seconds=bulk_ageing_seconds):
+    if (
+        job.priority == "bulk"
+        and bulk_ageing_seconds is not None
+        and _aware(job.created_at) < utcnow() - timedelta(seconds=bulk_ageing_seconds)
+    ):
         return "normal"
     return job.priority
 
@@ -267,10 +323,13 @@ def _aware(ts: datetime) -> datetime:
 
 def announce(s: Session, items: list[WorkItem], bulk_ageing_seconds: float | None = None) -> None:
     """Outbox rows that (re-)announce items to the broker, in the caller's transaction."""
-    s.add_all(OutboxMessage(topic=RUN_ITEM,
-                            payload={"item_id": it.id,
-                                     "priority": effective_priority(it.job, bulk_ageing_seconds)})
-              for it in items)
+    s.add_all(
+        OutboxMessage(
+            topic=RUN_ITEM,
+            payload={"item_id": it.id, "priority": effective_priority(it.job, bulk_ageing_seconds)},
+        )
+        for it in items
+    )
 
 
 def active_items() -> Select:
@@ -284,29 +343,35 @@ def tries(item: WorkItem) -> int:
     return item.attempt - item.params.get("retry_base", 0)
 
 
-def requeue_expired(sf: sessionmaker[Session], max_attempts: int,
-                    limit: int = 1000) -> tuple[int, int]:
+def requeue_expired(
+    sf: sessionmaker[Session], max_attempts: int, limit: int = 1000
+) -> tuple[int, int]:
     """Items whose lease expired: back to queued (and re-announced), or failed once out of
     attempts."""
     now = utcnow()
     requeued: list[WorkItem] = []
     failed: list[WorkItem] = []
     with sf.begin() as s:
-        q = active_items().where(WorkItem.state == ItemState.running.value,
-                                 WorkItem.lease_until < now)
-        for item in s.scalars(q.order_by(WorkItem.id).limit(limit)
-                              .with_for_update(skip_locked=True)):
+        q = active_items().where(
+            WorkItem.state == ItemState.running.value, WorkItem.lease_until < now
+        )
+        for item in s.scalars(
+            q.order_by(WorkItem.id).limit(limit).with_for_update(skip_locked=True)
+        ):
             (failed if tries(item) >= max_attempts else requeued).append(item)
         for item in requeued:
             item.state, item.lease_until = ItemState.queued.value, None
         for item in failed:
             item.state, item.lease_until = ItemState.failed.value, None
             item.error_code = ATTEMPTS_EXHAUSTED
-            item.error_message = (f"gave up after {tries(item)} attempts (the worker died or "
-                                  f"stalled each time); `assetgen jobs retry {item.job_id} "
-                                  f"--failed-only` runs it again")
-            s.execute(update(Job).where(Job.id == item.job_id)
-                      .values(failed_items=Job.failed_items + 1))
+            item.error_message = (
+                f"gave up after {tries(item)} attempts (the worker died or "
+                f"stalled each time); `assetgen jobs retry {item.job_id} "
+                f"--failed-only` runs it again"
+            )
+            s.execute(
+                update(Job).where(Job.id == item.job_id).values(failed_items=Job.failed_items + 1)
+            )
         announce(s, requeued)
     return len(requeued), len(failed)
 
@@ -318,10 +383,16 @@ def retry_failed(sf: sessionmaker[Session], job_id: str) -> Job:
         if job is None:
             raise JobNotFound(f"no job {job_id!r}")
         if job.status not in (JobStatus.failed.value, JobStatus.partially_failed.value):
-            raise ValueError(f"job {job_id} is {job.status}: only failed or partially_failed "
-                             f"jobs can be retried")
-        items = list(s.scalars(select(WorkItem).where(WorkItem.job_id == job_id,
-                                                      WorkItem.state == ItemState.failed.value)))
+            raise ValueError(
+                f"job {job_id} is {job.status}: only failed or partially_failed jobs can be retried"
+            )
+        items = list(
+            s.scalars(
+                select(WorkItem).where(
+                    WorkItem.job_id == job_id, WorkItem.state == ItemState.failed.value
+                )
+            )
+        )
         for item in items:
             item.state, item.error_code, item.error_message = ItemState.queued.value, None, None
             item.params = {**item.params, "retry_base": item.attempt}

@@ -1,4 +1,5 @@
 """The per-job manifest: written last, atomically; a consumer that sees it sees a finished job."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ def kind_section(sf: sessionmaker[Session], job: Job) -> dict:
     return get_kind(job.kind).manifest_section(sf, job)
 
 
-def build_manifest(job: Job, assets: list[Asset], failed: list[WorkItem], status: str,
-                   extra: dict | None = None) -> bytes:
+def build_manifest(
+    job: Job, assets: list[Asset], failed: list[WorkItem], status: str, extra: dict | None = None
+) -> bytes:
     """``extra``: the kind's own sections (kind_section)."""
     doc = {
         "job_id": job.id,
@@ -29,13 +31,25 @@ def build_manifest(job: Job, assets: list[Asset], failed: list[WorkItem], status
         "model": {"name": job.model_name, "version": job.model_version, "sha256": job.model_sha256},
         "spec": job.spec,
         "assets": [
-            {"key": a.key, "sha256": a.sha256, "bytes": a.bytes, "width": a.width, "height": a.height,
-             "seed": a.seed, "category": a.category, "content_type": a.content_type,
-             "model": job.model_name, "version": job.model_version, **(a.attrs or {})}
+            {
+                "key": a.key,
+                "sha256": a.sha256,
+                "bytes": a.bytes,
+                "width": a.width,
+                "height": a.height,
+                "seed": a.seed,
+                "category": a.category,
+                "content_type": a.content_type,
+                "model": job.model_name,
+                "version": job.model_version,
+                **(a.attrs or {}),
+            }
             for a in sorted(assets, key=lambda a: a.key)
         ],
-        "failed_items": [{"index": i.index, "error_code": i.error_code, "error_message": i.error_message}
-                         for i in failed],
+        "failed_items": [
+            {"index": i.index, "error_code": i.error_code, "error_message": i.error_message}
+            for i in failed
+        ],
         **(extra or {}),
     }
     return json.dumps(doc, indent=1, sort_keys=True).encode()

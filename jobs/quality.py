@@ -1,16 +1,18 @@
 """The quality score of catalogue-fill candidates (the best of K is kept; the score is stored).
 
-- ``classifier:<sha12>``: the softmax probability of the wanted class under the evaluation classifier
-  shipped beside the generator (``classifier.safetensors`` + ``classifier.json``, verified by sha256,
-  written by ``assetgen models classifier MODEL_DIR``); in [0, 1].
-- ``contrast`` (fallback: the model folder has no classifier, or it lacks the class or the channels):
-  the standard deviation of the pixel values / 127.5, clipped to [0, 1] -- how much is drawn at all.
+- ``classifier:<sha12>``: the softmax probability of the wanted class under the evaluation
+  classifier shipped beside the generator (``classifier.safetensors`` + ``classifier.json``,
+  verified by sha256, written by ``assetgen models classifier MODEL_DIR``); in [0, 1].
+- ``contrast`` (fallback: the model folder has no classifier, or it lacks the class or the
+  channels): the standard deviation of the pixel values / 127.5, clipped to [0, 1] -- how much is
+  drawn at all.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -20,10 +22,12 @@ def contrast(pixels: np.ndarray) -> float:
 
 
 class Scorer:
-    """Scores candidates with the classifier of their job's model, loaded once per process and model."""
+    """Scores candidates with the classifier of their job's model, loaded once per process and
+    model."""
 
     def __init__(self, fetch: Callable[[str], Path] | None = None):
-        # a published model's uri (bucket:...) -> its local copy; without it such models score by the fallback
+        # a published model's uri (bucket:...) -> its local copy; without it such models score by
+        # the fallback
         self._fetch = fetch
         self._classifiers: dict[str, tuple | None] = {}
         self._lock = threading.Lock()  # renders run on the I/O threads
@@ -35,7 +39,9 @@ class Scorer:
                 # processes that never score (the API, the sweeper), which must not load torch.
                 from gan.classifier import load_classifier
 
-                self._classifiers[uri] = load_classifier(folder) if (folder := self._folder(uri)) else None
+                self._classifiers[uri] = (
+                    load_classifier(folder) if (folder := self._folder(uri)) else None
+                )
             return self._classifiers[uri]
 
     def _folder(self, uri: str) -> Path | None:
@@ -44,11 +50,14 @@ class Scorer:
         return Path(uri)
 
     def score(self, uri: str, pixels: np.ndarray, wanted: str) -> tuple[list[float], str]:
-        """uint8 (K, H, W, C) candidates of class `wanted` -> (one score each, the method's name)."""
+        """uint8 (K, H, W, C) candidates of class `wanted` -> (one score each, the method's
+        name)."""
         found = self._classifier(uri)
         if found is not None:
             model, meta = found
-            if wanted in meta["class_names"] and pixels.shape[-1] == int(meta["dataset"]["channels"]):
+            if wanted in meta["class_names"] and pixels.shape[-1] == int(
+                meta["dataset"]["channels"]
+            ):
                 import torch  # lazy, as above
 
                 from gan.classifier import confidence

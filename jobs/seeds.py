@@ -1,4 +1,5 @@
 """Deterministic per-image seeds: the same (base, item, image) always gives the same seed."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,5 +12,6 @@ def image_seed(base: str | int, item_index: int, image_index: int) -> int:
 
 
 def sku_seeds(sku: str, model_version: str, k: int) -> tuple[int, ...]:
-    """K candidate seeds of a catalogue SKU: the same SKU and model version always give the same candidates."""
+    """K candidate seeds of a catalogue SKU: the same SKU and model version always give the same
+    candidates."""
     return tuple(image_seed(f"catalogue:{model_version}:{sku}", 0, c) for c in range(k))

@@ -3,19 +3,20 @@
 Each takes a session factory and runs its own short transaction. What happens to a job's
 work items once submitted (claim, record, complete, fail, requeue, retry) is jobs.lifecycle.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import CursorResult, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.model_registry import resolve_model
 from jobs.db.tables import Asset, ItemState, Job, JobStatus, OutboxMessage, WorkItem, utcnow
-from jobs.settings import Settings
 from jobs.kinds.planning import plan_job
 from jobs.kinds.registry import get_kind, parse_spec
+from jobs.model_registry import resolve_model
+from jobs.settings import Settings
 
 RUN_ITEM = "run_item"
 WEBHOOK = "webhook"  # outbox topic consumed by jobs.webhooks (not by the broker relay)
@@ -29,8 +30,14 @@ class JobNotFound(LookupError):
 # ---------------------------------------------------------------- submit / read
 
 
-def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str | bytes, *,
-           client_id: str | None = None, in_transaction: Callable[[Session, Job], None] | None = None) -> Job:
+def submit(
+    sf: sessionmaker[Session],
+    settings: Settings,
+    raw_spec: dict | str | bytes,
+    *,
+    client_id: str | None = None,
+    in_transaction: Callable[[Session, Job], None] | None = None,
+) -> Job:
     """Validate a spec and record the job, its items and their outbox messages in one transaction.
 
     ``client_id`` scopes the job to an API client; ``in_transaction(session, job)`` runs inside the
@@ -42,11 +49,19 @@ def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str |
     plan = plan_job(kind, spec, model, settings)
     callback = str(spec.callback_url) if spec.callback_url else None
     # fields a kind stores in its own tables (a catalogue's rows) are not echoed in the job's spec
-    job = Job(kind=spec.kind, priority=spec.priority,
-              spec=spec.model_dump(mode="json", exclude={"callback_url", *kind.unstored_fields}),
-              client_id=client_id, callback_url=callback,
-              model_name=model.name, model_version=model.version, model_sha256=model.sha256,
-              model_uri=model.uri, total_items=len(plan.items), total_images=plan.total_images)
+    job = Job(
+        kind=spec.kind,
+        priority=spec.priority,
+        spec=spec.model_dump(mode="json", exclude={"callback_url", *kind.unstored_fields}),
+        client_id=client_id,
+        callback_url=callback,
+        model_name=model.name,
+        model_version=model.version,
+        model_sha256=model.sha256,
+        model_uri=model.uri,
+        total_items=len(plan.items),
+        total_images=plan.total_images,
+    )
     with sf.begin() as s:
         s.add(job)
         job.items = [WorkItem(index=i, params=p) for i, p in enumerate(plan.items)]
@@ -55,8 +70,10 @@ def submit(sf: sessionmaker[Session], settings: Settings, raw_spec: dict | str |
             plan.extra(s, job)
         if in_transaction is not None:
             in_transaction(s, job)
-        s.add_all(OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id, "priority": spec.priority})
-                  for it in job.items)
+        s.add_all(
+            OutboxMessage(topic=RUN_ITEM, payload={"item_id": it.id, "priority": spec.priority})
+            for it in job.items
+        )
     return job
 
 
@@ -68,9 +85,15 @@ def get_job(sf: sessionmaker[Session], job_id: str) -> Job:
         return job
 
 
-def list_jobs(sf: sessionmaker[Session], status: str | None = None, kind: str | None = None,
-              limit: int = 50, *, owner: str | None = None,
-              after: tuple[datetime, str] | None = None) -> list[Job]:
+def list_jobs(
+    sf: sessionmaker[Session],
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    *,
+    owner: str | None = None,
+    after: tuple[datetime, str] | None = None,
+) -> list[Job]:
     """Newest first, keyset-paginated on (created_at, id): ``after`` is the last row of the
     previous page; ``owner`` None means every client's jobs."""
     q = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
@@ -100,8 +123,9 @@ def done_images(sf: sessionmaker[Session], job_id: str) -> int:
 
 def failed_items(sf: sessionmaker[Session], job_id: str) -> list[WorkItem]:
     with sf() as s:
-        q = select(WorkItem).where(WorkItem.job_id == job_id,
-                                   WorkItem.state == ItemState.failed.value)
+        q = select(WorkItem).where(
+            WorkItem.job_id == job_id, WorkItem.state == ItemState.failed.value
+        )
         return list(s.scalars(q.order_by(WorkItem.index)))
 
 
@@ -113,15 +137,22 @@ def cancel_job(sf: sessionmaker[Session], job_id: str) -> Job:
         job = s.get(Job, job_id)
         if job is None:
             raise JobNotFound(f"no job {job_id!r}")
-        result = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_JOB))
-                           .values(status=JobStatus.cancelled.value, finished_at=now))
+        result = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(ACTIVE_JOB))
+            .values(status=JobStatus.cancelled.value, finished_at=now)
+        )
         assert isinstance(result, CursorResult)
         done = result.rowcount
         if done:
-            s.execute(update(WorkItem)
-                      .where(WorkItem.job_id == job_id,
-                             WorkItem.state.in_((ItemState.queued.value, ItemState.running.value)))
-                      .values(state=ItemState.cancelled.value, lease_until=None))
+            s.execute(
+                update(WorkItem)
+                .where(
+                    WorkItem.job_id == job_id,
+                    WorkItem.state.in_((ItemState.queued.value, ItemState.running.value)),
+                )
+                .values(state=ItemState.cancelled.value, lease_until=None)
+            )
             announce_webhook(s, job, JobStatus.cancelled)
     return get_job(sf, job_id)
 

@@ -4,6 +4,7 @@ Unset means the embedded default: a SQLite file, kombu's SQLAlchemy transport on
 SQLite file as the Celery broker, and a local folder as the bucket, all under
 ``ASSETGEN_HOME``. Nothing here is read at import time: call ``load_settings()``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,7 +27,8 @@ class Settings(BaseSettings):
     home: Path = Path(".assetgen")
     # SQLAlchemy URL; default sqlite:///<home>/assetgen.db.
     database_url: str | None = None
-    # Celery broker URL; default: kombu's SQLAlchemy transport on <home>/broker.db (no server needed).
+    # Celery broker URL; default: kombu's SQLAlchemy transport on <home>/broker.db (no server
+    # needed).
     broker_url: str | None = None
     # Bucket: s3://bucket/prefix, or a local folder (path or file:// URL); default <home>/bucket.
     storage_url: str | None = None
@@ -45,10 +47,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     # Where workers run the generator: auto = CUDA when present, else the CPU.
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    # Generator arithmetic: auto = bf16 autocast where the hardware has it (measured 1.3-1.4x faster on
-    # these CPUs, at most 1 grey level of difference in <1% of pixels), else fp32.
+    # Generator arithmetic: auto = bf16 autocast where the hardware has it (measured 1.3-1.4x faster
+    # on these CPUs, at most 1 grey level of difference in <1% of pixels), else fp32.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    # torch intra-op threads per worker process (measured: one thread per process is fastest on small models).
+    # torch intra-op threads per worker process (measured: one thread per process is fastest on
+    # small models).
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Seconds a claimed work item stays leased to its worker before the sweeper may re-queue it.
     lease_seconds: int = Field(default=600, ge=5)
@@ -75,22 +78,28 @@ class Settings(BaseSettings):
     # Seconds a presigned asset / manifest URL returned by the API stays valid (keep it short).
     presign_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     # Largest request body the API reads; a larger one is refused with 413 (the default takes a
-    # 10,000-row catalogue-fill spec: jobs.specs.MAX_SPEC_BYTES).
-    api_max_body_bytes: int = Field(default=8_000_000, ge=1_024)
-    # Per-client token bucket (in-process, per API process): sustained requests per second and burst size.
+    # 50,000-row catalogue-fill spec, or a catalogue file of up to 40 MB in one:
+    # jobs.specs.MAX_SPEC_BYTES).
+    api_max_body_bytes: int = Field(default=48_000_000, ge=1_024)
+    # Per-client token bucket (in-process, per API process): sustained requests per second and burst
+    # size.
     api_rate_per_second: float = Field(default=10.0, gt=0)
     api_rate_burst: int = Field(default=40, ge=1)
     # How long an Idempotency-Key and its first response are kept (at least 24 h).
     idempotency_ttl_seconds: int = Field(default=48 * 3600, ge=24 * 3600)
-    # Base URL put in front of the /v1 links of webhook events (e.g. https://assetgen.example.com); unset: relative.
+    # Base URL put in front of the /v1 links of webhook events (e.g. https://assetgen.example.com);
+    # unset: relative.
     api_public_url: str | None = None
-    # HMAC key for webhook events of jobs submitted without an API client (CLI / Python); API clients have their own.
+    # HMAC key for webhook events of jobs submitted without an API client (CLI / Python); API
+    # clients have their own.
     webhook_secret: SecretStr | None = None
-    # Allow webhook targets on private, loopback and link-local addresses (SSRF guard; tests and closed networks).
+    # Allow webhook targets on private, loopback and link-local addresses (SSRF guard; tests and
+    # closed networks).
     webhook_allow_private: bool = False
     # Seconds one webhook POST may take.
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
-    # First retry delay of a failed webhook (seconds); doubles every attempt, capped at webhook_backoff_max_seconds.
+    # First retry delay of a failed webhook (seconds); doubles every attempt, capped at
+    # webhook_backoff_max_seconds.
     webhook_backoff_seconds: float = Field(default=30, gt=0)
     webhook_backoff_max_seconds: float = Field(default=3600, gt=0)
     # Attempts before a delivery is given up (the defaults span about 8 hours).

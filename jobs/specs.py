@@ -4,16 +4,26 @@ Each kind's own spec model (with its limits) lives in its folder under ``jobs.ki
 of the registered kinds' specs is built by ``jobs.kinds.registry``. Every limit is explicit.
 Errors name the field, the value and what is allowed; nothing is silently "fixed".
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import (BaseModel, Discriminator, HttpUrl, Tag, TypeAdapter, UrlConstraints,
-                      ValidationError)
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    HttpUrl,
+    Tag,
+    TypeAdapter,
+    UrlConstraints,
+    ValidationError,
+)
 
-MAX_SPEC_BYTES = 8_000_000  # a 10,000-row catalogue with titles and image URLs fits
+# A 50,000-row catalogue with titles and image URLs fits, or a catalogue file's text of up to
+# jobs.kinds.catalogue_fill.spec.MAX_CATALOGUE_BYTES (40 MB) with JSON's escapes.
+MAX_SPEC_BYTES = 48_000_000
 MAX_CALLBACK_URL = 2_000
 MAX_SKU_CHARS = 64  # a SKU: 1..64 of A-Z a-z 0-9 . _ - starting with a letter or digit
 DEFAULT_KIND = "generate"  # the kind of a spec that names none
@@ -70,8 +80,9 @@ def parse_with(adapter: TypeAdapter, kinds: tuple[str, ...], data: dict | str | 
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
-            raise SpecError("spec", f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                                    f"column {exc.colno}") from None
+            raise SpecError(
+                "spec", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
     if not isinstance(data, dict):
         raise SpecError("spec", f"must be a JSON object, got {type(data).__name__}")
     data = {"kind": DEFAULT_KIND, **data}

@@ -1,4 +1,5 @@
 """The SQLite settings of every embedded database file: the job database and the broker's."""
+
 from __future__ import annotations
 
 from sqlalchemy import Engine, event

@@ -5,6 +5,7 @@ An existing object with the same content counts as done (a retried task is
 harmless); one with other content is a conflict. ``replace`` (used only for the
 manifest) writes atomically. Every object carries a content type and metadata.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,12 @@ class PutResult:
 
 
 class Store(Protocol):
-    def put_new(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> PutResult: ...
-    def replace(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None: ...
+    def put_new(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str]
+    ) -> PutResult: ...
+    def replace(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None
+    ) -> None: ...
     def get(self, key: str) -> bytes: ...
     def head(self, key: str) -> dict[str, str] | None: ...
     def list(self, prefix: str = "") -> list[str]: ...
@@ -85,7 +90,9 @@ class LocalStore:
         path = self._meta_path(key)
         os.replace(self._write_tmp(path, json.dumps(meta).encode()), path)
 
-    def put_new(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> PutResult:
+    def put_new(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str]
+    ) -> PutResult:
         path, digest = self._path(key), sha256_hex(data)
         meta = {**metadata, SHA_META: digest, "content-type": content_type}
         self._write_meta(key, meta)  # metadata first: an object is never visible without it
@@ -99,9 +106,13 @@ class LocalStore:
             os.unlink(tmp)
         return PutResult(key, digest, len(data), created=True)
 
-    def replace(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+    def replace(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None
+    ) -> None:
         path = self._path(key)
-        self._write_meta(key, {**(metadata or {}), SHA_META: sha256_hex(data), "content-type": content_type})
+        self._write_meta(
+            key, {**(metadata or {}), SHA_META: sha256_hex(data), "content-type": content_type}
+        )
         os.replace(self._write_tmp(path, data), path)
 
     def get(self, key: str) -> bytes:
@@ -116,12 +127,22 @@ class LocalStore:
             return {}
 
     def list(self, prefix: str = "") -> list[str]:
+        # walk only the folder the prefix names (not the whole bucket, nor .meta/)
+        start = (self.root / prefix.rpartition("/")[0]).resolve()
+        if (start != self.root and self.root not in start.parents) or prefix.startswith(".meta"):
+            return []  # outside the bucket, or its metadata: no keys
+        root = str(self.root)
         keys = []
-        for path in self.root.rglob("*"):
-            rel = path.relative_to(self.root).as_posix()
-            if path.is_file() and not rel.startswith(".meta/") and not path.name.startswith(".tmp-") \
-                    and rel.startswith(prefix):
-                keys.append(rel)
+        for folder, dirs, files in os.walk(start):
+            if folder == root:
+                dirs[:] = [d for d in dirs if d != ".meta"]
+            rel = os.path.relpath(folder, root).replace(os.sep, "/")
+            base = "" if rel == "." else rel + "/"
+            keys += [
+                base + name
+                for name in files
+                if not name.startswith(".tmp-") and (base + name).startswith(prefix)
+            ]
         return sorted(keys)
 
     def delete(self, key: str) -> None:
@@ -133,14 +154,27 @@ class LocalStore:
 
 
 def _unavailable(exc: Exception) -> bool:
-    """Transient failures botocore already retried: 5xx, throttling, timeouts, dropped connections."""
-    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+    """Transient failures botocore already retried: 5xx, throttling, timeouts, dropped
+    connections."""
+    from botocore.exceptions import (
+        ClientError,
+        HTTPClientError,
+    )
+    from botocore.exceptions import (
+        ConnectionError as BotoConnectionError,
+    )
 
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or err.get("Code") in ("SlowDown", "ServiceUnavailable", "InternalError",
-                                                    "RequestTimeout", "503", "500")
+        return status >= 500 or err.get("Code") in (
+            "SlowDown",
+            "ServiceUnavailable",
+            "InternalError",
+            "RequestTimeout",
+            "503",
+            "500",
+        )
     return isinstance(exc, (BotoConnectionError, HTTPClientError))
 
 
@@ -163,28 +197,48 @@ class S3Store:
             return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
         except Exception as exc:
             if _unavailable(exc):
-                raise StorageUnavailable(f"{method} {self.describe()}{kwargs.get('Key', '')[len(self.prefix):]}: "
-                                         f"{type(exc).__name__} after retries") from exc
+                raise StorageUnavailable(
+                    f"{method} {self.describe()}{kwargs.get('Key', '')[len(self.prefix) :]}: "
+                    f"{type(exc).__name__} after retries"
+                ) from exc
             raise
 
-    def put_new(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> PutResult:
+    def put_new(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str]
+    ) -> PutResult:
         from botocore.exceptions import ClientError
 
         digest = sha256_hex(data)
         try:
-            self._call("put_object", Key=self.prefix + key, Body=data, ContentType=content_type,
-                       Metadata={**metadata, SHA_META: digest}, IfNoneMatch="*")
+            self._call(
+                "put_object",
+                Key=self.prefix + key,
+                Body=data,
+                ContentType=content_type,
+                Metadata={**metadata, SHA_META: digest},
+                IfNoneMatch="*",
+            )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412",
-                                                                  "ConditionalRequestConflict"):
+            if exc.response.get("Error", {}).get("Code") not in (
+                "PreconditionFailed",
+                "412",
+                "ConditionalRequestConflict",
+            ):
                 raise
             _same_or_conflict(key, digest, self.head(key))
             return PutResult(key, digest, len(data), created=False)
         return PutResult(key, digest, len(data), created=True)
 
-    def replace(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
-        self._call("put_object", Key=self.prefix + key, Body=data, ContentType=content_type,
-                   Metadata={**(metadata or {}), SHA_META: sha256_hex(data)})
+    def replace(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None
+    ) -> None:
+        self._call(
+            "put_object",
+            Key=self.prefix + key,
+            Body=data,
+            ContentType=content_type,
+            Metadata={**(metadata or {}), SHA_META: sha256_hex(data)},
+        )
 
     def get(self, key: str) -> bytes:
         return self._call("get_object", Key=self.prefix + key)["Body"].read()
@@ -202,13 +256,17 @@ class S3Store:
 
     def list(self, prefix: str = "") -> list[str]:
         keys = []
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix)
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
         try:
             for page in pages:
-                keys += [obj["Key"][len(self.prefix):] for obj in page.get("Contents", [])]
+                keys += [obj["Key"][len(self.prefix) :] for obj in page.get("Contents", [])]
         except Exception as exc:
             if _unavailable(exc):
-                raise StorageUnavailable(f"list {self.describe()}{prefix}: {type(exc).__name__} after retries") from exc
+                raise StorageUnavailable(
+                    f"list {self.describe()}{prefix}: {type(exc).__name__} after retries"
+                ) from exc
             raise
         return sorted(keys)
 
@@ -216,18 +274,29 @@ class S3Store:
         self._call("delete_object", Key=self.prefix + key)
 
     def url(self, key: str, expires: int = 300) -> str:
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket,
-                                                                        "Key": self.prefix + key},
-                                                  ExpiresIn=expires)
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.prefix + key},
+            ExpiresIn=expires,
+        )
 
 
-def create_s3_client(endpoint_url: str | None, region: str, connect_timeout: float = 5, read_timeout: float = 30,
-                     max_attempts: int = 5):
+def create_s3_client(
+    endpoint_url: str | None,
+    region: str,
+    connect_timeout: float = 5,
+    read_timeout: float = 30,
+    max_attempts: int = 5,
+):
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=connect_timeout,
-                    read_timeout=read_timeout, signature_version="s3v4")
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        signature_version="s3v4",
+    )
     return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
@@ -236,8 +305,13 @@ def create_store(settings) -> Store:
     url = settings.bucket_url()
     parsed = urlparse(url)
     if parsed.scheme == "s3":
-        client = create_s3_client(settings.s3_endpoint_url, settings.s3_region, settings.s3_connect_timeout,
-                                  settings.s3_read_timeout, settings.s3_max_attempts)
+        client = create_s3_client(
+            settings.s3_endpoint_url,
+            settings.s3_region,
+            settings.s3_connect_timeout,
+            settings.s3_read_timeout,
+            settings.s3_max_attempts,
+        )
         return S3Store(client, parsed.netloc, parsed.path)
     if parsed.scheme in ("", "file"):
         return LocalStore(parsed.path if parsed.scheme == "file" else url)

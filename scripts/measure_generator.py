@@ -1,16 +1,17 @@
 """Measure the generator's CPU settings: threads, batch size, fp32 vs bf16 autocast, channels_last.
 
 Prints one JSON line per setting and the pixel difference bf16 makes. Used to choose the
-worker's defaults (README, "Performance choices"). Usage: python scripts/measure_generator.py [MODEL]
+worker's defaults (README, "Performance choices").
+Usage: python scripts/measure_generator.py [MODEL]
 """
+
 import json
 import sys
 import time
 
 import torch
 
-from gan.checkpoint import load_generator
-from gan.checkpoint import default_model_path
+from gan.checkpoint import default_model_path, load_generator
 from gan.sampling import latents
 
 
@@ -20,7 +21,10 @@ def images_per_s(gen, n, batch, precision, channels_last, repeats=3):
     if channels_last:
         gen = gen.to(memory_format=torch.channels_last)
     best = 0.0
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with (
+        torch.inference_mode(),
+        torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"),
+    ):
         gen(z, y)  # warm-up
         for _ in range(repeats):
             start = time.perf_counter()
@@ -38,8 +42,18 @@ def main():
             for precision in ("fp32", "bf16"):
                 for cl in (False, True):
                     ips = images_per_s(gen, 1024, batch, precision, cl)
-                    print(json.dumps({"threads": threads, "batch": batch, "precision": precision,
-                                      "channels_last": cl, "images_per_s": round(ips)}), flush=True)
+                    print(
+                        json.dumps(
+                            {
+                                "threads": threads,
+                                "batch": batch,
+                                "precision": precision,
+                                "channels_last": cl,
+                                "images_per_s": round(ips),
+                            }
+                        ),
+                        flush=True,
+                    )
     torch.set_num_threads(1)
     z, y = latents(list(range(256)), gen.cfg.z_dim), torch.arange(256) % gen.cfg.num_classes
     with torch.inference_mode():
@@ -47,9 +61,17 @@ def main():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             b = ((gen(z, y).float() + 1) * 127.5).round().clamp(0, 255)
     diff = (a - b).abs()
-    print(json.dumps({"bf16_vs_fp32_pixels": {"mean_abs": round(diff.mean().item(), 3),
-                                              "max_abs": diff.max().item(),
-                                              "share_changed": round((diff > 0).float().mean().item(), 3)}}))
+    print(
+        json.dumps(
+            {
+                "bf16_vs_fp32_pixels": {
+                    "mean_abs": round(diff.mean().item(), 3),
+                    "max_abs": diff.max().item(),
+                    "share_changed": round((diff > 0).float().mean().item(), 3),
+                }
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ are in tests/support.py (nothing imports this module).
 Under CI=true a skipped test is a failure (tests marked `gpu` aside): CI provides
 every service these fixtures need.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """An initialised (untrained) 32 px generator: fast, and enough to test the pipeline."""
-    return init_generator_checkpoint(tmp_path_factory.mktemp("model"), FASHION_MNIST_CLASSES, 32, 1,
-                                     seed=0)
+    return init_generator_checkpoint(
+        tmp_path_factory.mktemp("model"), FASHION_MNIST_CLASSES, 32, 1, seed=0
+    )
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +78,9 @@ def s3_endpoint():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until(lambda: port_open(port), 30, what="moto server")
         yield f"http://127.0.0.1:{port}"
@@ -153,8 +157,12 @@ def app_for(monkeypatch):
 def api_ctx(prod_env, app_for) -> ApiContext:
     """PostgreSQL + Redis + moto S3, migrated; loopback webhook targets allowed, fast webhook
     backoff."""
-    env = {**prod_env, "ASSETGEN_WEBHOOK_ALLOW_PRIVATE": "true",
-           "ASSETGEN_WEBHOOK_BACKOFF_SECONDS": "2", "ASSETGEN_WEBHOOK_TIMEOUT_SECONDS": "5"}
+    env = {
+        **prod_env,
+        "ASSETGEN_WEBHOOK_ALLOW_PRIVATE": "true",
+        "ASSETGEN_WEBHOOK_BACKOFF_SECONDS": "2",
+        "ASSETGEN_WEBHOOK_TIMEOUT_SECONDS": "5",
+    }
     settings, sf, store = app_for(env)
     return ApiContext(settings, sf, store, env)
 

@@ -1,5 +1,6 @@
 """Fault injection on loopback: our own Redis and PostgreSQL servers to kill, an HTTP proxy in
 front of the moto S3 server that answers 503s or stalls, and process helpers."""
+
 from __future__ import annotations
 
 import http.client
@@ -28,9 +29,23 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.workdir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(lambda: port_open(self.port), 20, what="redis to start")
 
     def kill(self) -> None:
@@ -48,18 +63,33 @@ class PostgresServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="assetgen-pg-"))
         shutil.chown(self.workdir, "postgres", "postgres")
         self.port, self.dir = free_port(), self.workdir / "pgdata"
-        self._as_pg([str(self.bin / "initdb"), "-D", str(self.dir), "-A", "trust", "-U", "postgres"])
+        self._as_pg(
+            [str(self.bin / "initdb"), "-D", str(self.dir), "-A", "trust", "-U", "postgres"]
+        )
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_pg(self, cmd: list[str]) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *cmd], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *cmd], check=True, capture_output=True, timeout=120
+        )
 
     def start(self) -> None:
-        self._as_pg([str(self.bin / "pg_ctl"), "-D", str(self.dir), "-w", "-l", str(self.dir / "log"),
-                     "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start"])
+        self._as_pg(
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.dir),
+                "-w",
+                "-l",
+                str(self.dir / "log"),
+                "-o",
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+                "start",
+            ]
+        )
 
     def stop(self, mode: str = "immediate") -> None:
         self._as_pg([str(self.bin / "pg_ctl"), "-D", str(self.dir), "-m", mode, "-w", "stop"])
@@ -91,14 +121,20 @@ class FaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fault, delay = proxy._decide()
                 if fault:
-                    payload = b"<Error><Code>ServiceUnavailable</Code><Message>injected</Message></Error>"
+                    payload = (
+                        b"<Error><Code>ServiceUnavailable</Code><Message>injected</Message></Error>"
+                    )
                     self.send_response(503)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
                     return
                 conn = http.client.HTTPConnection(proxy.target, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("expect", "connection")}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("expect", "connection")
+                }
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()

@@ -2,6 +2,7 @@
 processes, a fresh PostgreSQL database, the API test context, a webhook receiver, a live API
 server, and the invariant every pipeline test ends with. The fixtures are in conftest.py.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -76,15 +77,25 @@ def fresh_database():
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETGEN_")}
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": "us-east-1"})
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     return {**env, **extra}
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `assetgen ARGS` as a real process."""
-    return subprocess.run([sys.executable, "-m", "jobs.cli.main", *args], env=child_env(env),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli.main", *args],
+        env=child_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def cli_invoker(env: dict[str, str]):
@@ -100,7 +111,10 @@ class WorkerProcess:
         self.log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jobs.cli.main", "worker", "--loglevel", "INFO", *extra],
-            env=child_env(env), stdout=log.open("ab"), stderr=subprocess.STDOUT)
+            env=child_env(env),
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -157,8 +171,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": body})
+                receiver.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 code = receiver.codes.pop(0) if receiver.codes else 200
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
@@ -228,6 +243,10 @@ def assert_job_consistent(sf, store, job_id: str, expected_images: int) -> dict:
     for row in rows:
         entry = by_key[row.key]
         assert (entry["sha256"], entry["bytes"], entry["seed"], entry["width"]) == (
-            row.sha256, row.bytes, row.seed, row.width)
+            row.sha256,
+            row.bytes,
+            row.seed,
+            row.width,
+        )
     assert manifest["status"] == "succeeded" and manifest["model"]["sha256"] == job.model_sha256
     return manifest

@@ -1,5 +1,6 @@
 """An ad-creative job end to end on real components: `assetgen submit ad-creative --wait` against
 PostgreSQL + Redis + moto S3 with a real `assetgen worker` process."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support import assert_job_consistent, run_cli
 from jobs.layout.formats import FORMATS
+from tests.support import assert_job_consistent, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -21,25 +22,63 @@ SIZES = {**{name: (f.width, f.height) for name, f in FORMATS.items()}, "640x480"
 def test_ad_creative_job_through_a_real_worker(prod_env, app_for, start_worker):
     settings, sf, store = app_for(prod_env)
     start_worker(prod_env)
-    out = run_cli(prod_env, "submit", "ad-creative", "--category", "sneaker", "--variants", "5",
-                  "--formats", ",".join(SIZES), "--headline", "Run further, every day", "--subline",
-                  "Recycled knit, cushioned soles", "--cta", "Shop now", "--badge", "-30%", "--seed", "3",
-                  "--model", SHIPPED_MODEL, "--wait", "--json", timeout=300)
+    out = run_cli(
+        prod_env,
+        "submit",
+        "ad-creative",
+        "--category",
+        "sneaker",
+        "--variants",
+        "5",
+        "--formats",
+        ",".join(SIZES),
+        "--headline",
+        "Run further, every day",
+        "--subline",
+        "Recycled knit, cushioned soles",
+        "--cta",
+        "Shop now",
+        "--badge",
+        "-30%",
+        "--seed",
+        "3",
+        "--model",
+        SHIPPED_MODEL,
+        "--wait",
+        "--json",
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     job, _ = json.JSONDecoder().raw_decode(out.stdout)
-    assert (job["kind"], job["images"], job["items"]) == ("ad_creative", 40, "0/2")  # 5 variants x 8 formats
+    assert (job["kind"], job["images"], job["items"]) == (
+        "ad_creative",
+        40,
+        "0/2",
+    )  # 5 variants x 8 formats
     manifest = assert_job_consistent(sf, store, job["id"], 40)
 
     entries = {(a["variant"], a["format"]): a for a in manifest["assets"]}
-    assert set(entries) == {(v, f) for v in range(5) for f in SIZES}  # every variant x format, with attrs
+    assert set(entries) == {
+        (v, f) for v in range(5) for f in SIZES
+    }  # every variant x format, with attrs
     for (variant, fmt), entry in entries.items():
         assert entry["key"] == f"jobs/{job['id']}/{variant:05d}-{fmt}.jpg"
         assert (entry["width"], entry["height"]) == SIZES[fmt]
-        assert entry["seed"] == entries[(variant, "square")]["seed"]  # all formats show the same product
+        assert (
+            entry["seed"] == entries[(variant, "square")]["seed"]
+        )  # all formats show the same product
         meta = store.head(entry["key"])
-        assert meta == {**meta, "job": job["id"], "variant": str(variant), "format": fmt, "model": "default_model",
-                        "version": manifest["model"]["version"], "seed": str(entry["seed"]), "synthetic": "true",
-                        "content-type": "image/jpeg"}
+        assert meta == {
+            **meta,
+            "job": job["id"],
+            "variant": str(variant),
+            "format": fmt,
+            "model": "default_model",
+            "version": manifest["model"]["version"],
+            "seed": str(entry["seed"]),
+            "synthetic": "true",
+            "content-type": "image/jpeg",
+        }
     assert len({entries[(v, "square")]["seed"] for v in range(5)}) == 5  # each variant its own seed
     for fmt, size in SIZES.items():
         assert Image.open(io.BytesIO(store.get(entries[(0, fmt)]["key"]))).size == size

@@ -1,5 +1,6 @@
 """Ad-creative layout and rendering (jobs.layout, pure): exact sizes, safe zones, text fitting,
 contrast, the product cut-out, determinism."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,10 +24,21 @@ from jobs.layout.templates import TEMPLATES
 from jobs.layout.text import fit_at, font, missing_glyphs
 
 # The issue's table, written out (not read from FORMATS): the contract with ad platforms.
-SIZES = {"square": (1080, 1080), "portrait": (1080, 1350), "story": (1080, 1920), "landscape": (1200, 628),
-         "medium-rectangle": (300, 250), "leaderboard": (728, 90), "skyscraper": (160, 600), "640x480": (640, 480),
-         "1500x300": (1500, 300), "300x1200": (300, 1200)}
-BRAND = Brand.from_hex(background="#F4EFE6", text="#1D2A3A", accent="#C8452C", accent_text="#FFFFFF")
+SIZES = {
+    "square": (1080, 1080),
+    "portrait": (1080, 1350),
+    "story": (1080, 1920),
+    "landscape": (1200, 628),
+    "medium-rectangle": (300, 250),
+    "leaderboard": (728, 90),
+    "skyscraper": (160, 600),
+    "640x480": (640, 480),
+    "1500x300": (1500, 300),
+    "300x1200": (300, 1200),
+}
+BRAND = Brand.from_hex(
+    background="#F4EFE6", text="#1D2A3A", accent="#C8452C", accent_text="#FFFFFF"
+)
 
 
 def longest(words: str, limit: int) -> str:
@@ -38,14 +50,17 @@ def longest(words: str, limit: int) -> str:
 
 LONGEST = {
     "headline": longest("Waterproof Winter Boots, Made to Walk More Miles", MAX_HEADLINE_CHARS),
-    "subline": longest("Warm wool lining, grippy soles and free returns within thirty days", MAX_SUBLINE_CHARS),
+    "subline": longest(
+        "Warm wool lining, grippy soles and free returns within thirty days", MAX_SUBLINE_CHARS
+    ),
     "cta": longest("Shop the Collection Now", MAX_CTA_CHARS),
     "badge": longest("$1,299.99 WOW", MAX_BADGE_CHARS),
 }
 
 
 def product_sample(size: int = 32) -> np.ndarray:
-    """A light product (an ellipse) on a black background, like a Fashion-MNIST sample: uint8 (H, W, 1)."""
+    """A light product (an ellipse) on a black background, like a Fashion-MNIST sample:
+    uint8 (H, W, 1)."""
     y, x = np.mgrid[:size, :size]
     inside = ((x - size / 2) / (size * 0.35)) ** 2 + ((y - size / 2) / (size * 0.25)) ** 2 <= 1
     return (inside * 220).astype(np.uint8)[..., None]
@@ -75,18 +90,27 @@ def test_longest_copy_fits_inside_the_safe_zone(name):
     fmt = resolve_format(name)
     lay = layout(fmt, LONGEST)
     safe = fmt.safe
-    assert {t.element for t in lay.texts} >= {"headline", "cta"}  # the required copy is shown everywhere
+    assert {t.element for t in lay.texts} >= {
+        "headline",
+        "cta",
+    }  # the required copy is shown everywhere
     draw = ImageDraw.Draw(render(lay, product_sample(), BRAND))
     for t in lay.texts:
         assert t.fitted.size >= fmt.min_text_px, (t.element, t.fitted.size)
         assert safe.contains(t.ink.x, t.ink.y, t.ink.right, t.ink.bottom), (t.element, t.ink, safe)
         if t.pill is not None:
-            assert safe.contains(t.pill.x, t.pill.y, t.pill.right, t.pill.bottom), (t.element, t.pill, safe)
+            assert safe.contains(t.pill.x, t.pill.y, t.pill.right, t.pill.bottom), (
+                t.element,
+                t.pill,
+                safe,
+            )
         f = font(t.fitted.face, t.fitted.size)
         for line, origin in zip(t.fitted.lines, t.origins):  # the real glyph boxes Pillow draws
             x0, y0, x1, y1 = draw.textbbox(origin, line, font=f, anchor="la")
             assert t.ink.contains(x0, y0, x1, y1), (t.element, line, (x0, y0, x1, y1), t.ink)
-        assert " ".join(t.fitted.lines) == " ".join(LONGEST[t.element].split())  # every word shown: nothing cut
+        assert " ".join(t.fitted.lines) == " ".join(
+            LONGEST[t.element].split()
+        )  # every word shown: nothing cut
     for box in lay.images.values():
         assert safe.contains(box.x, box.y, box.right, box.bottom)
 
@@ -97,12 +121,15 @@ def test_nothing_is_drawn_outside_the_safe_zone(name):
     pixels = np.asarray(render(layout(fmt, LONGEST), product_sample(), BRAND))
     outside = np.ones(pixels.shape[:2], bool)
     s = fmt.safe
-    outside[s.y:s.bottom, s.x:s.right] = False
+    outside[s.y : s.bottom, s.x : s.right] = False
     assert (pixels[outside] == BRAND.background).all()
 
 
 def test_copy_that_cannot_fit_names_the_element_and_the_format():
-    copy = {**LONGEST, "headline": "Supercalifragilisticexpialidocious-ness"}  # one word wider than the column
+    copy = {
+        **LONGEST,
+        "headline": "Supercalifragilisticexpialidocious-ness",
+    }  # one word wider than the column
     with pytest.raises(LayoutError) as err:
         layout(FORMATS["skyscraper"], copy)
     assert err.value.element == "headline"
@@ -118,15 +145,22 @@ def test_text_gets_the_largest_size_that_fits():
     slot = TEMPLATES["stack"]["headline"]
     box, size = slot_box(FORMATS["square"], slot), long.fitted.size
     assert size < round(slot.max_size * FORMATS["square"].safe.w)  # below the cap, so ...
-    assert fit_at(LONGEST["headline"], "black", size + 1, box.w, box.h) is None  # ... one size up does not fit
+    assert (
+        fit_at(LONGEST["headline"], "black", size + 1, box.w, box.h) is None
+    )  # ... one size up does not fit
 
 
 def test_custom_format_bounds():
     assert resolve_format("640x480").template == "stack"
     assert resolve_format("1500x300").template == "banner"
     assert resolve_format("300x1200").template == "tower"
-    for bad, why in [("89x300", "90..2400"), ("2401x600", "90..2400"), ("100x950", "9 times"),
-                     ("big", "not a format"), ("0640x480", "not a format")]:
+    for bad, why in [
+        ("89x300", "90..2400"),
+        ("2401x600", "90..2400"),
+        ("100x950", "9 times"),
+        ("big", "not a format"),
+        ("0640x480", "not a format"),
+    ]:
         with pytest.raises(LayoutError, match=why):
             resolve_format(bad)
 
@@ -134,10 +168,18 @@ def test_custom_format_bounds():
 def test_wcag_contrast():
     assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
     assert contrast_ratio((10, 20, 30), (10, 20, 30)) == pytest.approx(1.0)
-    assert contrast_ratio(parse_hex("#767676"), parse_hex("#FFFFFF")) == pytest.approx(4.54, abs=0.01)
-    assert contrast_ratio(parse_hex("#777777"), parse_hex("#FFFFFF")) == pytest.approx(4.48, abs=0.01)
-    low = Brand.from_hex(background="#FFFFFF", text="#777777", accent="#1F4E99", accent_text="#FFFFFF")
-    assert [(ink, under, round(r, 2)) for ink, under, r in check_contrast(low)] == [("text", "background", 4.48)]
+    assert contrast_ratio(parse_hex("#767676"), parse_hex("#FFFFFF")) == pytest.approx(
+        4.54, abs=0.01
+    )
+    assert contrast_ratio(parse_hex("#777777"), parse_hex("#FFFFFF")) == pytest.approx(
+        4.48, abs=0.01
+    )
+    low = Brand.from_hex(
+        background="#FFFFFF", text="#777777", accent="#1F4E99", accent_text="#FFFFFF"
+    )
+    assert [(ink, under, round(r, 2)) for ink, under, r in check_contrast(low)] == [
+        ("text", "background", 4.48)
+    ]
     assert check_contrast(BRAND) == []
 
 
@@ -151,7 +193,7 @@ def test_product_is_cut_out_of_its_background_and_upscaled():
     lay = layout(fmt, {"headline": "Hi", "cta": "Go"})
     box = lay.images["product"]
     pixels = np.asarray(render(lay, product_sample(), BRAND)).astype(int)
-    slot = pixels[box.y:box.bottom, box.x:box.right]
+    slot = pixels[box.y : box.bottom, box.x : box.right]
     corners = [slot[0, 0], slot[0, -1], slot[-1, 0], slot[-1, -1]]
     assert all((c == BRAND.background).all() for c in corners)  # no black square pasted on the card
     centre = slot[box.h // 2, box.w // 2]
@@ -160,7 +202,9 @@ def test_product_is_cut_out_of_its_background_and_upscaled():
     cols, rows = np.nonzero(differs.any(0))[0], np.nonzero(differs.any(1))[0]
     width, height = cols.max() - cols.min() + 1, rows.max() - rows.min() + 1
     assert max(width / box.w, height / box.h) > 0.9  # upscaled to fill its slot (32 px -> hundreds)
-    assert width / height == pytest.approx(22.4 / 16, rel=0.1)  # with the product's aspect ratio kept
+    assert width / height == pytest.approx(
+        22.4 / 16, rel=0.1
+    )  # with the product's aspect ratio kept
 
 
 def test_colour_sample_keeps_its_colours():
@@ -169,7 +213,7 @@ def test_colour_sample_keeps_its_colours():
     sample[8:24, 4:28] = (200, 30, 30)
     lay = layout(FORMATS["square"], {"headline": "Hi", "cta": "Go"})
     box = lay.images["product"]
-    slot = np.asarray(render(lay, sample, BRAND))[box.y:box.bottom, box.x:box.right].astype(int)
+    slot = np.asarray(render(lay, sample, BRAND))[box.y : box.bottom, box.x : box.right].astype(int)
     assert (slot[0, 0] == BRAND.background).all() and (slot[-1, -1] == BRAND.background).all()
     assert np.abs(slot[box.h // 2, box.w // 2] - (200, 30, 30)).max() <= 2
 
@@ -178,7 +222,7 @@ def test_blank_sample_draws_no_product():
     lay = layout(FORMATS["square"], {"headline": "Hi", "cta": "Go"})
     box = lay.images["product"]
     pixels = np.asarray(render(lay, np.zeros((32, 32, 1), np.uint8), BRAND))
-    assert (pixels[box.y:box.bottom, box.x:box.right] == BRAND.background).all()
+    assert (pixels[box.y : box.bottom, box.x : box.right] == BRAND.background).all()
 
 
 @pytest.mark.parametrize("file_format", ["png", "jpeg", "webp"])

@@ -1,4 +1,5 @@
 """GET /v1/jobs?kind=: every registered kind is a filter value; only that kind's jobs come back."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,16 +13,22 @@ pytestmark = pytest.mark.integration
 # One small valid spec per kind the project ships.
 SPECS = {
     "generate": {"kind": "generate", "category": "bag", "count": 2},
-    "ad_creative": {"kind": "ad_creative", "category": "sneaker", "variants": 1,
-                    "formats": ["square"], "copy": {"headline": "Run further", "cta": "Shop now"}},
+    "ad_creative": {
+        "kind": "ad_creative",
+        "category": "sneaker",
+        "variants": 1,
+        "formats": ["square"],
+        "copy": {"headline": "Run further", "cta": "Shop now"},
+    },
     "catalogue_fill": {"kind": "catalogue_fill", "rows": [{"sku": "SKU-1", "category": "bag"}]},
 }
 
 
 def test_every_shipped_kind_has_a_spec_here():
     # a kind registered by a test (a toy) is not shipped; every shipped one must be listed above
-    shipped = {name for name, kind in KINDS.items()
-               if kind.spec.__module__.startswith("jobs.kinds.")}
+    shipped = {
+        name for name, kind in KINDS.items() if kind.spec.__module__.startswith("jobs.kinds.")
+    }
     assert shipped == set(SPECS)
 
 
@@ -42,8 +49,9 @@ def test_list_by_every_kind_returns_exactly_that_kinds_jobs(api_ctx):
             got = r.json()["jobs"]
             assert [j["id"] for j in got] == ([ids[kind]] if kind in ids else []), kind
             assert {j["kind"] for j in got} <= {kind}
-        queued_ads = http.get("/v1/jobs", params={"kind": "ad_creative", "status": "queued"},
-                              headers=bearer(me)).json()["jobs"]
+        queued_ads = http.get(
+            "/v1/jobs", params={"kind": "ad_creative", "status": "queued"}, headers=bearer(me)
+        ).json()["jobs"]
         assert [j["id"] for j in queued_ads] == [ids["ad_creative"]]
         everything = http.get("/v1/jobs", headers=bearer(me)).json()["jobs"]
         assert sorted(j["id"] for j in everything) == sorted(ids.values())

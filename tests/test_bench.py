@@ -1,7 +1,9 @@
-"""`assetgen bench --quick --json` end to end with real worker processes: the report's shape and its counts.
+"""`assetgen bench --quick --json` end to end with real worker processes: the report's shape and
+its counts.
 
 Speed is reported, never asserted: the benchmark measures, the tests check behaviour.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,21 +12,39 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support import run_cli
 from jobs.bench import QUICK
+from tests.support import run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
-RATES = ("generator_ips", "bare_loop_ips", "pipeline_ips", "small_jobs_ips", "submit_rps", "naive_ips",
-         "catalogue_bare_ips", "catalogue_pipeline_ips")
+RATES = (
+    "generator_ips",
+    "bare_loop_ips",
+    "pipeline_ips",
+    "small_jobs_ips",
+    "submit_rps",
+    "naive_ips",
+    "catalogue_bare_ips",
+    "catalogue_pipeline_ips",
+)
 RATIOS = ("pipeline_ratio", "small_jobs_ratio", "speedup_vs_naive", "catalogue_pipeline_ratio")
 
 
 def run_quick_bench(env: dict, out: Path) -> dict:
     done = run_cli(env, "bench", "--quick", "--json", "--out", str(out), timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
-    for phase in ("[generator]", "[bare_loop]", "[catalogue_bare]", "[catalogue_submit]", "[pipeline]",
-                  "[catalogue_pipeline]", "[small_jobs]", "[urgent]", "[scaling]", "[naive]"):
+    for phase in (
+        "[generator]",
+        "[bare_loop]",
+        "[catalogue_bare]",
+        "[catalogue_submit]",
+        "[pipeline]",
+        "[catalogue_pipeline]",
+        "[small_jobs]",
+        "[urgent]",
+        "[scaling]",
+        "[naive]",
+    ):
         assert phase in done.stderr  # a progress line per phase
     report = json.loads(done.stdout)
     assert json.loads((out / "bench.json").read_text()) == report
@@ -40,7 +60,14 @@ def check_report(report: dict) -> None:
     assert report["pipeline_ratio"] == round(report["pipeline_ips"] / report["bare_loop_ips"], 3)
     cat = report["catalogue_submit"]
     assert report["catalogue_submit_s"] == cat["wall_s"] > 0
-    assert (cat["rows"], cat["skus_to_generate"]) == (QUICK.catalogue_rows, QUICK.catalogue_rows)
+    # a Shopify export read at submit, against a bucket with real photos for one product in five
+    assert (cat["rows"], cat["format"], cat["bucket_objects"]) == (
+        QUICK.catalogue_rows,
+        "shopify",
+        QUICK.catalogue_objects,
+    )
+    assert cat["real_photos"] == len(range(0, QUICK.catalogue_rows, 5)) > 0
+    assert cat["skus_to_generate"] == QUICK.catalogue_rows - cat["real_photos"]
 
     # every count matches: images stored == images requested, every job succeeded
     checks = report["checks"]
@@ -49,8 +76,14 @@ def check_report(report: dict) -> None:
     assert {"bare_loop", "pipeline", "small_jobs", "urgent", "naive"} <= phases
     assert {f"scaling {n}" for n in QUICK.scaling} <= phases
     assert {"bare_loop", "catalogue_submit", "catalogue_bare", "catalogue_pipeline"} <= phases
-    assert report["catalogue_bare"]["stored"] == report["catalogue_pipeline"]["tiles"] == QUICK.catalogue_tiles
-    assert report["catalogue_pipeline_ratio"] == round(report["catalogue_pipeline_ips"] / report["catalogue_bare_ips"], 3)
+    assert (
+        report["catalogue_bare"]["stored"]
+        == report["catalogue_pipeline"]["tiles"]
+        == QUICK.catalogue_tiles
+    )
+    assert report["catalogue_pipeline_ratio"] == round(
+        report["catalogue_pipeline_ips"] / report["catalogue_bare_ips"], 3
+    )
     for c in checks["phases"]:
         assert c["ok"], c
         if c["phase"] == "catalogue_submit":
@@ -61,12 +94,21 @@ def check_report(report: dict) -> None:
     assert report["bare_loop"]["stored"] == QUICK.bare_images
     assert (report["pipeline"]["images"], report["pipeline"]["jobs"]) == (QUICK.pipeline_images, 1)
     assert (report["small_jobs"]["jobs"], report["small_jobs"]["images"]) == (
-        QUICK.small_jobs, QUICK.small_jobs * QUICK.small_job_images)
+        QUICK.small_jobs,
+        QUICK.small_jobs * QUICK.small_job_images,
+    )
     assert report["naive"]["images"] == QUICK.naive_images
 
     urgent = report["urgent"]
-    assert report["urgent_latency_s"] == {"idle_s": urgent["idle_s"], "during_bulk_s": urgent["during_bulk_s"]}
-    assert urgent["idle_s"] > 0 and urgent["during_bulk_s"] > 0 and urgent["bulk_images"] == QUICK.bulk_images
+    assert report["urgent_latency_s"] == {
+        "idle_s": urgent["idle_s"],
+        "during_bulk_s": urgent["during_bulk_s"],
+    }
+    assert (
+        urgent["idle_s"] > 0
+        and urgent["during_bulk_s"] > 0
+        and urgent["bulk_images"] == QUICK.bulk_images
+    )
 
     points = report["scaling"]["points"]
     assert [p["images"] for p in points] == list(QUICK.scaling)
@@ -75,7 +117,9 @@ def check_report(report: dict) -> None:
     with Image.open(report["scaling"]["plot"]) as plot:
         assert plot.format == "PNG" and plot.width > 100
     assert set(report["worker_peak_rss_mb"]) == {str(n) for n in QUICK.scaling[-2:]}
-    assert all(mb > 10 for mb in report["worker_peak_rss_mb"].values())  # a live worker tree was measured
+    assert all(
+        mb > 10 for mb in report["worker_peak_rss_mb"].values()
+    )  # a live worker tree was measured
 
 
 def test_bench_quick_embedded(embedded_env, tmp_path):
@@ -101,5 +145,7 @@ def test_bench_refuses_an_unmigrated_database_and_a_missing_gpu(embedded_env, tm
     import torch
 
     if not torch.cuda.is_available():
-        out = run_cli(embedded_env, "bench", "--quick", "--device", "cuda", "--out", str(tmp_path / "out"))
+        out = run_cli(
+            embedded_env, "bench", "--quick", "--device", "cuda", "--out", str(tmp_path / "out")
+        )
         assert out.returncode != 0 and "no CUDA device" in out.stderr, out.stderr

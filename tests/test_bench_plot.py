@@ -1,4 +1,5 @@
 """The scaling figure of `assetgen bench`: the least-squares line and its PNG."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 
 The fixtures under tests/fixtures/catalogue/ follow each platform's documented export columns.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,12 +13,24 @@ from pathlib import Path
 import pytest
 
 from gan.data import FASHION_MNIST_CLASSES
-from jobs.kinds.catalogue_fill.export import (ALT_TEXTS, EXPORT_FORMATS, HEADERS, Filled,
-                                              alt_text, write_export)
-from jobs.kinds.catalogue_fill.platforms import (compile_rules, detect_format,
-                                                 parse_category_text, read_export,
-                                                 read_shopify, resolve_category, resolve_format,
-                                                 to_catalogue_rows)
+from jobs.kinds.catalogue_fill.export import (
+    ALT_TEXTS,
+    EXPORT_FORMATS,
+    HEADERS,
+    Filled,
+    alt_text,
+    write_export,
+)
+from jobs.kinds.catalogue_fill.platforms import (
+    compile_rules,
+    detect_format,
+    parse_category_text,
+    read_export,
+    read_shopify,
+    resolve_category,
+    resolve_format,
+    to_catalogue_rows,
+)
 from jobs.kinds.catalogue_fill.platforms.common import records
 from jobs.kinds.catalogue_fill.rows import CatalogueFileError, build_mapping, decide_rows
 from jobs.kinds.catalogue_fill.spec import CatalogueRow
@@ -26,16 +39,24 @@ from jobs.specs import SpecError
 FIXTURES = Path(__file__).parent / "fixtures" / "catalogue"
 CLASSES = FASHION_MNIST_CLASSES  # the shipped default model's classes
 MAPPING = json.loads((FIXTURES / "mapping.json").read_text())
-FILES = {"shopify": "shopify_products.csv", "magento": "magento_catalog_product.csv",
-         "woocommerce": "woocommerce_products.csv"}
+FILES = {
+    "shopify": "shopify_products.csv",
+    "magento": "magento_catalog_product.csv",
+    "woocommerce": "woocommerce_products.csv",
+}
 INVALID = "invalid SKU: only A-Z a-z 0-9 . _ - are allowed, starting with a letter or digit"
 TOO_LONG = "invalid SKU: 70 characters, over the limit of 64"
 # The units each fixture fills (no image, a category the mapping resolves), by platform id.
-FILLED = {"shopify": {"classic-tee", "wool-pullover", "canvas-bag", "sneaker-run"},
-          "magento": {"MJ01-L-Red", "MJ01", "MP01", "MT01"},
-          "woocommerce": {"10", "20", "30", "40", "44"}}
-HAD_IMAGES = {"shopify": {"denim-trousers", "summer-dress", "rain-coat"},
-              "magento": {"MS01", "WD01"}, "woocommerce": {"11"}}
+FILLED = {
+    "shopify": {"classic-tee", "wool-pullover", "canvas-bag", "sneaker-run"},
+    "magento": {"MJ01-L-Red", "MJ01", "MP01", "MT01"},
+    "woocommerce": {"10", "20", "30", "40", "44"},
+}
+HAD_IMAGES = {
+    "shopify": {"denim-trousers", "summer-dress", "rain-coat"},
+    "magento": {"MS01", "WD01"},
+    "woocommerce": {"11"},
+}
 
 
 def raw(fmt: str) -> bytes:
@@ -96,12 +117,27 @@ def test_fixtures_carry_the_hard_cases():
     for fmt in FILES:  # a multi-line quoted HTML body with commas, semicolons and quotes
         bodies = [f for _, fields in records(raw(fmt).decode()) for f in fields if "\n" in f]
         assert any("<" in b and ";" in b and "," in b for b in bodies), fmt
-    assert (FIXTURES / FILES["shopify"]).read_text().startswith(
-        "Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,")
-    assert (FIXTURES / FILES["magento"]).read_text().startswith(
-        "sku,store_view_code,attribute_set_code,product_type,categories,product_websites,name,")
-    assert raw("woocommerce").decode("utf-8-sig").startswith(
-        'ID,Type,SKU,Name,Published,"Is featured?","Visibility in catalog","Short description"')
+    assert (
+        (FIXTURES / FILES["shopify"])
+        .read_text()
+        .startswith(
+            "Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,"
+        )
+    )
+    assert (
+        (FIXTURES / FILES["magento"])
+        .read_text()
+        .startswith(
+            "sku,store_view_code,attribute_set_code,product_type,categories,product_websites,name,"
+        )
+    )
+    assert (
+        raw("woocommerce")
+        .decode("utf-8-sig")
+        .startswith(
+            'ID,Type,SKU,Name,Published,"Is featured?","Visibility in catalog","Short description"'
+        )
+    )
 
 
 # ---------------------------------------------------------------- per platform
@@ -117,7 +153,8 @@ def test_shopify_units_are_products_with_their_first_line():
         (15, "wool-pullover", "wool-pullover", False),
         (16, "canvas-bag", "canvas-bag", False),
         (17, "mystery-item", "mystery-item", False),
-        (23, "sneaker-run", "sneaker-run", False)]
+        (23, "sneaker-run", "sneaker-run", False),
+    ]
     by_id = {u.platform_id: u for u in f.units}
     assert by_id["classic-tee"].title == "Classic Tee, organic"
     assert by_id["denim-trousers"].kind_note == "product, 2 variant row(s), 1 image row(s)"
@@ -125,8 +162,11 @@ def test_shopify_units_are_products_with_their_first_line():
     assert by_id["sneaker-run"].category_paths == (("Apparel & Accessories", "Shoes", "Sneakers"),)
     assert f.skipped == []
     assert notes(f.rejected) == [
-        (18, "../../etc/passwd", INVALID), (19, "bad\\r\\nhandle", INVALID),
-        (21, "a" * 60 + "...(70 chars)", TOO_LONG), (22, "", "no Handle")]
+        (18, "../../etc/passwd", INVALID),
+        (19, "bad\\r\\nhandle", INVALID),
+        (21, "a" * 60 + "...(70 chars)", TOO_LONG),
+        (22, "", "no Handle"),
+    ]
     assert str(f.rejected[0]) == f"line 18: ../../etc/passwd: {INVALID}"
 
 
@@ -134,59 +174,81 @@ def test_magento_children_and_store_views_are_not_units():
     f = read_export(raw("magento"))
     assert [(u.line, u.sku, u.has_image) for u in f.units] == [
         (4, "MJ01-L-Red", False),  # a child, but visible individually: a unit of its own
-        (5, "MJ01", False), (7, "MS01", True), (9, "WD01", True),  # WD01: additional_images
-        (10, "MP01", False), (17, "GR01", False),
-        (18, "MT01", False)]  # no_selection is no image
+        (5, "MJ01", False),
+        (7, "MS01", True),
+        (9, "WD01", True),  # WD01: additional_images
+        (10, "MP01", False),
+        (17, "GR01", False),
+        (18, "MT01", False),
+    ]  # no_selection is no image
     assert {u.sku: u.kind_note for u in f.units}["MJ01"] == "configurable, 3 children"
     assert {u.sku: u.category_paths for u in f.units}["MJ01"] == (
         ("Default Category", "Men", "Tops", "Jackets"),
-        ("Default Category", "Collections", "Erin Recommends"))
-    child = ("child of configurable {!r}, not visible individually: the shop shows the parent's "
-             "image")
+        ("Default Category", "Collections", "Erin Recommends"),
+    )
+    child = (
+        "child of configurable {!r}, not visible individually: the shop shows the parent's image"
+    )
     assert notes(f.skipped) == [
         (2, "MJ01-S-Red", child.format("MJ01")),  # listed before its parent, as Magento exports
         (3, "MJ01-M-Red", child.format("MJ01")),
         (6, "MJ01", "store-view row (de): overrides a product's values, not a product"),
-        (8, "WD01-S", child.format("WD01"))]
+        (8, "WD01-S", child.format("WD01")),
+    ]
     assert notes(f.rejected) == [
-        (13, "../../etc/passwd", INVALID), (14, "bad\\x00sku", INVALID),
+        (13, "../../etc/passwd", INVALID),
+        (14, "bad\\x00sku", INVALID),
         (15, "S" * 60 + "...(70 chars)", TOO_LONG),
-        (16, "MP01", "duplicate SKU (first on line 10)")]  # MP01's description spans 10-12
+        (16, "MP01", "duplicate SKU (first on line 10)"),
+    ]  # MP01's description spans 10-12
 
 
 def test_woocommerce_units_are_non_variations_named_by_id():
     f = read_export(raw("woocommerce"))
     assert [(u.line, u.platform_id, u.sku, u.has_image) for u in f.units] == [
-        (2, "10", "woo-tee", False), (3, "11", "woo-hoodie-logo", True),
-        (4, "20", "woo-hoodie", False), (7, "30", "id-30", False),  # no SKU: id-<ID>
-        (9, "40", "woo-sneaker", False), (16, "43", "woo-belt", False),
-        (17, "44", "woo-bag", False)]  # Type "simple, virtual"
+        (2, "10", "woo-tee", False),
+        (3, "11", "woo-hoodie-logo", True),
+        (4, "20", "woo-hoodie", False),
+        (7, "30", "id-30", False),  # no SKU: id-<ID>
+        (9, "40", "woo-sneaker", False),
+        (16, "43", "woo-belt", False),
+        (17, "44", "woo-bag", False),
+    ]  # Type "simple, virtual"
     by_id = {u.platform_id: u for u in f.units}
     assert by_id["20"].kind_note == "variable, 2 variation(s)"  # by SKU and by id:20
     assert by_id["30"].category_paths == (("Clothing", "Dresses"), ("Sale",))
     assert by_id["11"].image == "https://shop.example.com/wp-content/uploads/hoodie-logo.jpg"
     assert notes(f.skipped) == [
-        (5, "woo-hoodie-blue", "variation of 'woo-hoodie': without its own image it shows its "
-                               "parent's"),
+        (
+            5,
+            "woo-hoodie-blue",
+            "variation of 'woo-hoodie': without its own image it shows its parent's",
+        ),
         (6, "woo-hoodie-green", "variation of 'id:20': has its own image"),
-        (8, "id:31", "variation of 'id:30': without its own image it shows its parent's")]
+        (8, "id:31", "variation of 'id:30': without its own image it shows its parent's"),
+    ]
     assert notes(f.rejected) == [
         (13, "../../etc/passwd", INVALID),
         (14, "id-42", "SKU 'id-42' is reserved for products without a SKU (id-<ID>)"),
         (15, "woo-bad-id", "ID 'abc' is not a number"),
-        (18, "woo-tee", "duplicate SKU (first on line 2)")]
+        (18, "woo-tee", "duplicate SKU (first on line 2)"),
+    ]
 
 
 @pytest.mark.parametrize("fmt", FILES)
 def test_line_ends_and_byte_order_mark_do_not_change_the_reading(fmt):
     text = raw(fmt).decode("utf-8-sig")
     base = read_export(raw(fmt))
-    for variant in (text.replace("\r\n", "\n"), text.replace("\r\n", "\n").replace("\n", "\r\n"),
-                    "\ufeff" + text):
+    for variant in (
+        text.replace("\r\n", "\n"),
+        text.replace("\r\n", "\n").replace("\n", "\r\n"),
+        "\ufeff" + text,
+    ):
         again = read_export(variant, fmt)
         assert again.units == base.units and again.skipped == base.skipped
         assert [(n.line, n.reason) for n in again.rejected] == [
-            (n.line, n.reason) for n in base.rejected]
+            (n.line, n.reason) for n in base.rejected
+        ]
 
 
 def test_broken_records_are_reported_with_their_line():
@@ -205,8 +267,10 @@ def test_fifty_thousand_products_parse():
     lines = [header]
     for i in range(50_000):
         image = f"https://cdn.example.com/p{i}.jpg" if i % 4 == 0 else ""
-        lines.append(f'p-{i},"Product {i}, blue","<p>Line one;\r\nline two, ""quoted""</p>",'
-                     f"T-Shirt,P{i}-S,{image}\r\n")
+        lines.append(
+            f'p-{i},"Product {i}, blue","<p>Line one;\r\nline two, ""quoted""</p>",'
+            f"T-Shirt,P{i}-S,{image}\r\n"
+        )
         if i % 10 == 0:
             lines.append(f"p-{i},,,,P{i}-M,\r\n")
     f = read_export("".join(lines))
@@ -221,20 +285,29 @@ def test_fifty_thousand_products_parse():
 
 
 def test_the_most_specific_rule_wins():
-    rules = {"Men/Tops/Jackets": "coat", "Tops/Jackets": "shirt", "Jackets": "pullover",
-             "Men": "trouser", "Default Category > Men > Tops > Jackets": "dress"}
+    rules = {
+        "Men/Tops/Jackets": "coat",
+        "Tops/Jackets": "shirt",
+        "Jackets": "pullover",
+        "Men": "trouser",
+        "Default Category > Men > Tops > Jackets": "dress",
+    }
     path = ["Default Category/Men/Tops/Jackets"]
     assert resolve_category(path, rules, CLASSES)[0] == "dress"  # the full path
     del rules["Default Category > Men > Tops > Jackets"]
     assert resolve_category(path, rules, CLASSES) == (
-        "coat", "rule 'Men/Tops/Jackets' (a suffix of 'Default Category > Men > Tops > Jackets')")
+        "coat",
+        "rule 'Men/Tops/Jackets' (a suffix of 'Default Category > Men > Tops > Jackets')",
+    )
     del rules["Men/Tops/Jackets"]
     assert resolve_category(path, rules, CLASSES)[0] == "shirt"  # the longer suffix
     del rules["Tops/Jackets"]
     assert resolve_category(path, rules, CLASSES)[0] == "pullover"  # the last segment
     del rules["Jackets"]
     assert resolve_category(path, rules, CLASSES) == (
-        "trouser", "rule 'Men' (a segment of 'Default Category > Men > Tops > Jackets')")
+        "trouser",
+        "rule 'Men' (a segment of 'Default Category > Men > Tops > Jackets')",
+    )
 
 
 def test_segments_nearer_the_leaf_and_earlier_paths_win_ties():
@@ -247,7 +320,9 @@ def test_segments_nearer_the_leaf_and_earlier_paths_win_ties():
 
 def test_without_a_rule_the_last_segment_is_tried_against_the_classes():
     assert resolve_category(["Clothing > Dress"], {}, CLASSES) == (
-        "dress", "last segment 'Dress' is a model class")
+        "dress",
+        "last segment 'Dress' is a model class",
+    )
     assert resolve_category(["Ankle-Boot/Winter"], {}, CLASSES)[0] is None  # not the last
     model_class, why = resolve_category(["Gear/Fitness Equipment", ""], {}, CLASSES)
     assert model_class is None and "no mapping rule matches 'Gear > Fitness Equipment'" in why
@@ -274,8 +349,9 @@ def test_unresolved_categories_travel_as_text_the_planner_can_split():
     f = read_export(raw("magento"))
     rows = to_catalogue_rows(f.units)  # no classes: every category as text
     mj01 = next(r for r in rows if r["sku"] == "MJ01")
-    assert mj01["category"] == ("Default Category > Men > Tops > Jackets | "
-                                "Default Category > Collections > Erin Recommends")
+    assert mj01["category"] == (
+        "Default Category > Men > Tops > Jackets | Default Category > Collections > Erin Recommends"
+    )
     paths = parse_category_text(mj01["category"])
     assert resolve_category(paths, MAPPING, CLASSES)[0] == "coat"
 
@@ -308,9 +384,10 @@ def test_export_headers_are_exactly_the_importers():
     expected = {
         "shopify": "Handle,Image Src,Image Position,Image Alt Text",
         "magento": "sku,base_image,base_image_label,small_image,small_image_label,"
-                   "thumbnail_image,thumbnail_image_label",
+        "thumbnail_image,thumbnail_image_label",
         "woocommerce": "ID,SKU,Images",
-        "csv": "sku,key,url"}
+        "csv": "sku,key,url",
+    }
     for fmt in EXPORT_FORMATS:
         out = write_export(fmt, filled, url_for, {"tee": "synthetic"})
         assert out.text.splitlines()[0] == expected[fmt] == ",".join(HEADERS[fmt])
@@ -318,18 +395,22 @@ def test_export_headers_are_exactly_the_importers():
 
 
 def test_superseded_and_unfinished_skus_are_never_exported():
-    filled = [Filled("a", "a", "catalogue/a/synthetic.jpg"),
-              Filled("b", "b", "catalogue/b/synthetic.jpg"),
-              Filled("c", "c", "catalogue/c/synthetic.jpg"),
-              Filled("d", "d", "catalogue/d/synthetic.jpg"),
-              Filled("a", "a", "catalogue/a/synthetic.jpg")]
+    filled = [
+        Filled("a", "a", "catalogue/a/synthetic.jpg"),
+        Filled("b", "b", "catalogue/b/synthetic.jpg"),
+        Filled("c", "c", "catalogue/c/synthetic.jpg"),
+        Filled("d", "d", "catalogue/d/synthetic.jpg"),
+        Filled("a", "a", "catalogue/a/synthetic.jpg"),
+    ]
     states = {"a": "synthetic", "b": "real", "c": "missing"}
     out = write_export("shopify", filled, url_for, states)
     assert [r["Handle"] for r in parsed(out.text)] == ["a"]
-    assert out.left_out == [("b", "superseded: a real image arrived"),
-                            ("c", "no synthetic image (state missing)"),
-                            ("d", "no synthetic image (state unknown)"),
-                            ("a", "this unit is already in the file")]
+    assert out.left_out == [
+        ("b", "superseded: a real image arrived"),
+        ("c", "no synthetic image (state missing)"),
+        ("d", "no synthetic image (state unknown)"),
+        ("a", "this unit is already in the file"),
+    ]
 
 
 def test_alt_text_says_synthetic_in_the_chosen_language():
@@ -337,9 +418,15 @@ def test_alt_text_says_synthetic_in_the_chosen_language():
     filled = [Filled("MJ01", "MJ01", "catalogue/MJ01/synthetic.jpg")]
     row = parsed(write_export("magento", filled, url_for, {"MJ01": "synthetic"}, "de").text)[0]
     url = url_for("catalogue/MJ01/synthetic.jpg")
-    assert row == {"sku": "MJ01", "base_image": url, "small_image": url, "thumbnail_image": url,
-                   "base_image_label": ALT_TEXTS["de"], "small_image_label": ALT_TEXTS["de"],
-                   "thumbnail_image_label": ALT_TEXTS["de"]}
+    assert row == {
+        "sku": "MJ01",
+        "base_image": url,
+        "small_image": url,
+        "thumbnail_image": url,
+        "base_image_label": ALT_TEXTS["de"],
+        "small_image_label": ALT_TEXTS["de"],
+        "thumbnail_image_label": ALT_TEXTS["de"],
+    }
     assert "Synthetisch" in ALT_TEXTS["de"] and "synthétique" in ALT_TEXTS["fr"]
     override = 'Bild: synthetisch, "KI"'
     out = write_export("shopify", filled, url_for, {"MJ01": "synthetic"}, alt=override)
@@ -350,8 +437,10 @@ def test_alt_text_says_synthetic_in_the_chosen_language():
 
 
 def test_woocommerce_import_keeps_a_product_without_sku_without_one():
-    filled = [Filled("30", "id-30", "catalogue/id-30/synthetic.jpg"),
-              Filled("10", "woo-tee", "catalogue/woo-tee/synthetic.jpg")]
+    filled = [
+        Filled("30", "id-30", "catalogue/id-30/synthetic.jpg"),
+        Filled("10", "woo-tee", "catalogue/woo-tee/synthetic.jpg"),
+    ]
     states = {"id-30": "synthetic", "woo-tee": "synthetic"}
     out = write_export("woocommerce", filled, url_for, states)
     assert [(r["ID"], r["SKU"]) for r in parsed(out.text)] == [("30", ""), ("10", "woo-tee")]

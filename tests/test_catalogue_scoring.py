@@ -1,6 +1,9 @@
-"""Catalogue tiles and quality scores: geometry, determinism, the shipped classifier, the fallback."""
+"""Catalogue tiles and quality scores: geometry, determinism, the shipped classifier, the
+fallback."""
+
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -8,16 +11,18 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-import io
 
-from gan.checkpoint import load_generator
-from gan.checkpoint import CheckpointError, default_model_path
+from gan.checkpoint import CheckpointError, default_model_path, load_generator
 from gan.classifier import confidence, load_classifier
+from gan.data import FASHION_MNIST_CLASSES, load_source
 from gan.sampling import sample
-from jobs.seeds import sku_seeds
 from jobs.kinds.base import Claim
 from jobs.kinds.catalogue_fill.render import MARGIN, CatalogueFill, render_tile
+from jobs.model_registry import fetch_published, publish, resolve_model
 from jobs.quality import Scorer
+from jobs.seeds import sku_seeds
+from jobs.storage import LocalStore
+from tests.support import cli_invoker
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +34,22 @@ def scored_copy(tiny_model, tmp_path_factory) -> Path:
     return folder
 
 
-def claim_for(model: Path, version: str = "v1", skus=(("A1", 7, "sneaker"), ("B2", 8, "bag"))) -> Claim:
+def claim_for(
+    model: Path, version: str = "v1", skus=(("A1", 7, "sneaker"), ("B2", 8, "bag"))
+) -> Claim:
     spec = {"kind": "catalogue_fill", "candidates": 4, "format": "png", "size": 200}
-    return Claim(item_id=1, attempt=1, job_id="job", index=0, params={"start": 0, "skus": [list(s) for s in skus]},
-                 spec=spec, model_uri=str(model), model_sha256="x", model_name="m", model_version=version)
+    return Claim(
+        item_id=1,
+        attempt=1,
+        job_id="job",
+        index=0,
+        params={"start": 0, "skus": [list(s) for s in skus]},
+        spec=spec,
+        model_uri=str(model),
+        model_sha256="x",
+        model_name="m",
+        model_version=version,
+    )
 
 
 def rendered(model: Path, claim: Claim) -> list:
@@ -60,14 +77,21 @@ def test_tile_is_centred_with_margin_and_never_stretched():
 
 
 def test_same_sku_and_version_give_the_same_bytes(tiny_model):
-    first, again = rendered(tiny_model, claim_for(tiny_model)), rendered(tiny_model, claim_for(tiny_model))
+    first, again = (
+        rendered(tiny_model, claim_for(tiny_model)),
+        rendered(tiny_model, claim_for(tiny_model)),
+    )
     assert [o.data for o in first] == [o.data for o in again] and len(first) == 2
     a1 = first[0]
     assert a1.key == "catalogue/A1/synthetic.png" and a1.seed in sku_seeds("A1", "v1", 4)
     assert Image.open(io.BytesIO(a1.data)).size == (200, 200)
-    assert a1.attrs["score_method"] == "contrast"  # the tiny model ships no classifier: the fallback
-    assert a1.attrs["score"] == max(a1.attrs["candidate_scores"]) and a1.seed == sku_seeds("A1", "v1", 4)[
-        a1.attrs["candidate"]]
+    assert (
+        a1.attrs["score_method"] == "contrast"
+    )  # the tiny model ships no classifier: the fallback
+    assert (
+        a1.attrs["score"] == max(a1.attrs["candidate_scores"])
+        and a1.seed == sku_seeds("A1", "v1", 4)[a1.attrs["candidate"]]
+    )
     other = rendered(tiny_model, claim_for(tiny_model, version="v2"))
     assert other[0].seed not in sku_seeds("A1", "v1", 4)  # another model version: other candidates
 
@@ -96,7 +120,6 @@ def test_tampered_classifier_is_refused(scored_copy, tmp_path):
 
 
 def test_shipped_classifier_recognises_real_sneakers():
-    from gan.data import load_source
 
     clf, meta = load_classifier(default_model_path())
     test = load_source("fashion-mnist", 32, 1, split="test")
@@ -109,8 +132,6 @@ def test_shipped_classifier_recognises_real_sneakers():
 
 
 def test_published_model_carries_its_classifier(scored_copy, tiny_model, tmp_path):
-    from jobs.model_registry import fetch_published, publish, resolve_model
-    from jobs.storage import LocalStore
 
     store = LocalStore(tmp_path / "bucket")
     publish(store, scored_copy, "shop")
@@ -129,8 +150,6 @@ def test_published_model_carries_its_classifier(scored_copy, tiny_model, tmp_pat
 
 
 def test_models_classifier_command_ships_a_verified_classifier(tiny_model, tmp_path):
-    from gan.data import FASHION_MNIST_CLASSES
-    from tests.support import cli_invoker
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
@@ -140,7 +159,9 @@ def test_models_classifier_command_ships_a_verified_classifier(tiny_model, tmp_p
         (data / name).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(rng.integers(0, 255, (32, 32), np.uint8)).save(data / name / f"{i}.png")
-    invoke = cli_invoker({"ASSETGEN_HOME": str(tmp_path / "home"), "ASSETGEN_CACHE_DIR": str(tmp_path / "cache")})
+    invoke = cli_invoker(
+        {"ASSETGEN_HOME": str(tmp_path / "home"), "ASSETGEN_CACHE_DIR": str(tmp_path / "cache")}
+    )
     refused = invoke("models", "classifier", str(model), "--data", str(data))
     assert refused.exit_code == 1 and FASHION_MNIST_CLASSES[-1] in refused.output
     assert not (model / "classifier.json").exists()
@@ -149,6 +170,9 @@ def test_models_classifier_command_ships_a_verified_classifier(tiny_model, tmp_p
     shipped = invoke("models", "classifier", str(model), "--data", str(data))
     assert shipped.exit_code == 0, shipped.output
     clf, meta = load_classifier(model)  # sha256-verified safetensors
-    assert sorted(meta["class_names"]) == sorted(FASHION_MNIST_CLASSES) and meta["dataset"]["channels"] == 1
+    assert (
+        sorted(meta["class_names"]) == sorted(FASHION_MNIST_CLASSES)
+        and meta["dataset"]["channels"] == 1
+    )
     _, method = Scorer().score(str(model), np.zeros((1, 32, 32, 1), np.uint8), "bag")
     assert method == f"classifier:{meta['sha256'][:12]}"

@@ -1,4 +1,5 @@
 """docker-compose.yml and the Dockerfile refer only to things that exist in the project."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,17 @@ def resolve_command(argv: list[str]) -> click.Command:
 
 def test_services_reference_existing_things():
     services = compose()["services"]
-    assert {"postgres", "redis", "minio", "minio-init", "migrate", "worker", "sweeper", "api", "webhooks"} <= set(services)
+    assert {
+        "postgres",
+        "redis",
+        "minio",
+        "minio-init",
+        "migrate",
+        "worker",
+        "sweeper",
+        "api",
+        "webhooks",
+    } <= set(services)
     settings_fields = {f"ASSETGEN_{name.upper()}" for name in Settings.model_fields}
     for name, svc in services.items():
         assert "image" in svc or "build" in svc, name

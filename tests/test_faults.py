@@ -4,8 +4,11 @@ duplicate and hostile messages. Real processes on loopback, bounded in time.
 Every test ends with the same invariant: every accepted job is terminal, and bucket keys ==
 asset rows == manifest entries == the expected count, with no duplicates.
 """
+
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import re
@@ -17,6 +20,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from gan.checkpoint import CheckpointError, load_generator
 from jobs import service
 from jobs.bench.procs import child_pids
 from jobs.broker.celery import RUN_ITEM_TASK, create_celery, create_publisher, queue_for
@@ -45,8 +49,13 @@ class Fleet:
 
     def spawn(self, env: dict, *args: str) -> subprocess.Popen:
         log = (self.tmp_path / f"proc{len(self.procs)}-{args[0]}.log").open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "jobs.cli.main", *args], env=child_env(env), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jobs.cli.main", *args],
+            env=child_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -61,7 +70,9 @@ class Fleet:
             stop_process(proc)
 
     def logs(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("proc*.log")))
+        return "".join(
+            p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("proc*.log"))
+        )
 
 
 @pytest.fixture
@@ -97,9 +108,12 @@ def check_invariant(sf, store, expected: dict[str, int]) -> None:
 
 def running_child(worker: subprocess.Popen, sf, item_ids) -> int:
     """Wait until the worker's pool child is mid-item (some images recorded), return its pid."""
+
     def mid_item():
         with sf() as s:
-            rows = s.execute(select(WorkItem.state, WorkItem.done_images).where(WorkItem.id.in_(item_ids))).all()
+            rows = s.execute(
+                select(WorkItem.state, WorkItem.done_images).where(WorkItem.id.in_(item_ids))
+            ).all()
         return any(state == "running" and 0 < done for state, done in rows)
 
     wait_until(mid_item, 120, interval=0.05, what="an item in progress")
@@ -108,7 +122,11 @@ def running_child(worker: subprocess.Popen, sf, item_ids) -> int:
 
 def attempts(sf, job_id) -> list[int]:
     with sf() as s:
-        return list(s.scalars(select(WorkItem.attempt).where(WorkItem.job_id == job_id).order_by(WorkItem.index)))
+        return list(
+            s.scalars(
+                select(WorkItem.attempt).where(WorkItem.job_id == job_id).order_by(WorkItem.index)
+            )
+        )
 
 
 def test_1_sigkill_pool_child_mid_item(fenv, app_for, fleet):
@@ -163,7 +181,9 @@ def test_4_redis_down_at_submit(fenv, app_for, fleet, tmp_path):
     settings, sf, store = app_for(env)
     job_ids = []
     for i in range(10):
-        out = run_cli(env, "submit", "--category", "dress", "--count", "3", "--seed", str(i), timeout=60)
+        out = run_cli(
+            env, "submit", "--category", "dress", "--count", "3", "--seed", str(i), timeout=60
+        )
         assert out.returncode == 0, out.stderr
         job_ids.append(out.stdout.strip())
     redis.start()
@@ -191,12 +211,20 @@ def test_5_frozen_worker_wakes_up_and_writes_nothing(fenv, app_for, fleet):
     # Frozen between two writes, it is fenced at the next one; frozen inside a transaction, the
     # server ended that transaction after a lease (its locks would hide the item from the sweeper),
     # so its commit fails, the task retries and finds the item no longer claimable.
-    # The retry is a new message: either worker may take it, so look for the zombie's task in every log.
-    zombie_tasks = re.findall(r"run_item\[([0-9a-f-]+)\] received", (fleet.tmp_path / "proc0-worker.log").read_text())
+    # The retry is a new message: either worker may take it, so look for the zombie's task in
+    # every log.
+    zombie_tasks = re.findall(
+        r"run_item\[([0-9a-f-]+)\] received", (fleet.tmp_path / "proc0-worker.log").read_text()
+    )
 
     def fenced_out():
-        logs = "".join(p.read_text(errors="replace") for p in fleet.tmp_path.glob("proc*-worker.log"))
-        return any(re.search(rf"run_item\[{t}\] succeeded in .*'(fenced|not-claimable)'", logs) for t in zombie_tasks)
+        logs = "".join(
+            p.read_text(errors="replace") for p in fleet.tmp_path.glob("proc*-worker.log")
+        )
+        return any(
+            re.search(rf"run_item\[{t}\] succeeded in .*'(fenced|not-claimable)'", logs)
+            for t in zombie_tasks
+        )
 
     wait_until(fenced_out, 60, what="the zombie's task to notice it was fenced out")
     check_invariant(sf, store, {job.id: 200})
@@ -214,7 +242,10 @@ def own_postgres():
 def test_6_postgres_restart_mid_run(fenv, app_for, fleet, own_postgres):
     env = {**fenv, "ASSETGEN_DATABASE_URL": own_postgres.url}
     settings, sf, store = app_for(env)
-    jobs = [submit(settings, sf, category="trouser", count=60, images_per_item=10, seed=i) for i in range(4)]
+    jobs = [
+        submit(settings, sf, category="trouser", count=60, images_per_item=10, seed=i)
+        for i in range(4)
+    ]
     worker = fleet.worker(env)
     fleet.sweeper(env)
     running_child(worker, sf, [it.id for j in jobs for it in j.items])
@@ -232,7 +263,9 @@ def proxy(s3_endpoint):
 
 
 def test_7_s3_503s_then_ok_and_persistent_503_fails_then_retry(fenv, app_for, fleet, proxy, bucket):
-    settings, sf, store = app_for(fenv)  # the checks read the bucket directly, not through the proxy
+    settings, sf, store = app_for(
+        fenv
+    )  # the checks read the bucket directly, not through the proxy
     env = {**fenv, "ASSETGEN_S3_ENDPOINT_URL": proxy.endpoint, "ASSETGEN_S3_MAX_ATTEMPTS": "3"}
     fleet.worker(env)
     proxy.fail_next = 2
@@ -286,11 +319,18 @@ class Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-def test_10_pickle_message_and_pickle_checkpoint_execute_nothing(fenv, app_for, fleet, tmp_path, tiny_model):
+def test_10_pickle_message_and_pickle_checkpoint_execute_nothing(
+    fenv, app_for, fleet, tmp_path, tiny_model
+):
     settings, sf, store = app_for(fenv)
     marker = tmp_path / "pwned"
     app = create_celery(settings)
-    app.send_task(RUN_ITEM_TASK, args=[Payload(marker)], queue=queue_for(settings, "normal"), serializer="pickle")
+    app.send_task(
+        RUN_ITEM_TASK,
+        args=[Payload(marker)],
+        queue=queue_for(settings, "normal"),
+        serializer="pickle",
+    )
     fleet.worker(fenv)
     job = submit(settings, sf, category="bag", count=2)  # queued behind the hostile message
     wait_terminal(sf, [job.id])
@@ -298,16 +338,14 @@ def test_10_pickle_message_and_pickle_checkpoint_execute_nothing(fenv, app_for, 
     assert not marker.exists()
     assert "untrusted content" in fleet.logs() or "disallowed" in fleet.logs().lower()
 
-    from gan.checkpoint import CheckpointError, load_generator
-    import hashlib
-    import json
-
     evil = tmp_path / "evil"
     evil.mkdir()
     data = pickle.dumps(Payload(marker))
     (evil / "generator.safetensors").write_bytes(data)
     meta = json.loads((tiny_model / "generator.json").read_text())
-    (evil / "generator.json").write_text(json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
+    (evil / "generator.json").write_text(
+        json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()})
+    )
     with pytest.raises(CheckpointError):
         load_generator(evil)
     bad_job = submit(settings, sf, category="bag", count=2, model=str(evil))
@@ -320,8 +358,12 @@ def test_10_pickle_message_and_pickle_checkpoint_execute_nothing(fenv, app_for, 
 def test_11_soak_with_a_worker_killed_every_few_seconds(fenv, app_for, fleet, capsys):
     settings, sf, store = app_for(fenv)
     started = time.monotonic()
-    jobs = [submit(settings, sf, publish=False, category="ankle-boot", count=10, images_per_item=5, seed=i)
-            for i in range(200)]
+    jobs = [
+        submit(
+            settings, sf, publish=False, category="ankle-boot", count=10, images_per_item=5, seed=i
+        )
+        for i in range(200)
+    ]
     relay(sf, create_publisher(create_celery(settings), settings))
     workers = [fleet.worker(fenv), fleet.worker(fenv)]
     fleet.sweeper(fenv)
@@ -347,5 +389,7 @@ def test_11_soak_with_a_worker_killed_every_few_seconds(fenv, app_for, fleet, ca
     wall = time.monotonic() - started
     check_invariant(sf, store, {j.id: 10 for j in jobs})
     with capsys.disabled():
-        print(f"\nsoak: 200 jobs / 2000 images, 2 workers, {kills} kills ({restarts} whole workers): "
-              f"{wall:.1f} s wall")
+        print(
+            f"\nsoak: 200 jobs / 2000 images, 2 workers, {kills} kills ({restarts} whole workers): "
+            f"{wall:.1f} s wall"
+        )

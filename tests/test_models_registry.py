@@ -1,4 +1,6 @@
-"""Published models: immutable versions in the bucket, resolved at submit, fetched and verified by workers."""
+"""Published models: immutable versions in the bucket, resolved at submit, fetched and verified
+by workers."""
+
 from __future__ import annotations
 
 import json
@@ -22,16 +24,22 @@ def env(prod_env, app_for):
 
 def test_publish_list_show_and_immutability(env, tiny_model):
     settings, sf, store, invoke = env
-    assert invoke("models", "publish", str(tiny_model), "--name", "shoes").output.startswith("published shoes@v1")
-    assert invoke("models", "publish", str(tiny_model), "--name", "shoes").output.startswith("published shoes@v2")
+    assert invoke("models", "publish", str(tiny_model), "--name", "shoes").output.startswith(
+        "published shoes@v1"
+    )
+    assert invoke("models", "publish", str(tiny_model), "--name", "shoes").output.startswith(
+        "published shoes@v2"
+    )
     again = invoke("models", "publish", str(tiny_model), "--name", "shoes", "--version", "v1")
     assert again.exit_code == 1 and "already published; versions are immutable" in again.output
     listed = json.loads(invoke("models", "list", "--json").output)
     assert [v["version"] for v in listed["shoes"]] == ["v1", "v2"]
     shown = json.loads(invoke("models", "show", "shoes@v1").output)
     assert shown["name"] == "shoes" and shown["version"] == "v1" and len(shown["class_names"]) == 10
-    assert sorted(store.list("models/shoes/v1/")) == ["models/shoes/v1/generator.json",
-                                                      "models/shoes/v1/generator.safetensors"]
+    assert sorted(store.list("models/shoes/v1/")) == [
+        "models/shoes/v1/generator.json",
+        "models/shoes/v1/generator.safetensors",
+    ]
     missing = invoke("models", "show", "shoes@v9")
     assert missing.exit_code == 1 and "has no version 'v9'" in missing.output
 
@@ -59,14 +67,30 @@ def test_jobs_resolve_published_names_and_workers_fetch_them(env, tiny_model, tm
         service.submit(sf, settings, {"category": "sneaker", "count": 3, "model": "hats"})
     pipeline = create_pipeline(settings)
     # same weights (sha256) in v1 and v2: one worker pass runs both jobs' items together
-    assert [pipeline.run_item(j.items[0].id) for j in (latest, pinned)] == ["succeeded", "not-claimable"]
+    assert [pipeline.run_item(j.items[0].id) for j in (latest, pinned)] == [
+        "succeeded",
+        "not-claimable",
+    ]
     for job in (latest, pinned):
         manifest = assert_job_consistent(sf, store, job.id, 3)
         assert manifest["model"]["name"] == "shoes"
-    # v1 and v2 hold the same weights: the worker fetched and loaded them once (cache keyed by sha256)
+    # v1 and v2 hold the same weights: the worker fetched and loaded them once
+    # (cache keyed by sha256)
     cache = settings.resolved_home() / "model-cache/models/shoes"
     assert sorted(p.name for p in cache.iterdir()) == ["v2"]
-    generated = invoke("generate", "--model", "shoes@v1", "--category", "bag", "--count", "2",
-                       "--out", str(tmp_path / "gen"))
+    generated = invoke(
+        "generate",
+        "--model",
+        "shoes@v1",
+        "--category",
+        "bag",
+        "--count",
+        "2",
+        "--out",
+        str(tmp_path / "gen"),
+    )
     assert generated.exit_code == 0, generated.output
-    assert sorted(p.name for p in (tmp_path / "gen" / "bag").iterdir()) == ["00000.png", "00001.png"]
+    assert sorted(p.name for p in (tmp_path / "gen" / "bag").iterdir()) == [
+        "00000.png",
+        "00001.png",
+    ]

@@ -1,5 +1,6 @@
 """The whole flow on real components: PostgreSQL + Redis + moto S3 + a real `celery worker`,
 and the same flow on the embedded defaults (SQLite + serverless broker + local folder)."""
+
 from __future__ import annotations
 
 import io
@@ -9,6 +10,9 @@ import pytest
 from PIL import Image
 
 from jobs import service
+from jobs.db.engine import create_db_engine, create_session_factory
+from jobs.settings import load_settings
+from jobs.storage import create_store
 from tests.support import assert_job_consistent, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
@@ -21,8 +25,19 @@ def terminal(sf, job_id):
 
 def test_postgres_redis_s3_worker_three_items(prod_env, app_for, start_worker):
     settings, sf, store = app_for(prod_env)
-    out = run_cli(prod_env, "submit", "--category", "sneaker", "--count", "24", "--images-per-item", "8",
-                  "--seed", "7", "--json")
+    out = run_cli(
+        prod_env,
+        "submit",
+        "--category",
+        "sneaker",
+        "--count",
+        "24",
+        "--images-per-item",
+        "8",
+        "--seed",
+        "7",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     job_id = json.loads(out.stdout)["id"]
     job = service.get_job(sf, job_id)
@@ -31,7 +46,11 @@ def test_postgres_redis_s3_worker_three_items(prod_env, app_for, start_worker):
     wait_until(lambda: terminal(sf, job_id), 180, what="job to finish")
     manifest = assert_job_consistent(sf, store, job_id, 24)
     meta = store.head(manifest["assets"][0]["key"])
-    assert meta["synthetic"] == "true" and meta["category"] == "sneaker" and meta["content-type"] == "image/png"
+    assert (
+        meta["synthetic"] == "true"
+        and meta["category"] == "sneaker"
+        and meta["content-type"] == "image/png"
+    )
     image = Image.open(io.BytesIO(store.get(manifest["assets"][0]["key"])))
     assert image.size == (32, 32)
     shown = run_cli(prod_env, "jobs", "show", job_id)
@@ -40,7 +59,9 @@ def test_postgres_redis_s3_worker_three_items(prod_env, app_for, start_worker):
 
 def test_jobs_wait_and_list_cli(prod_env, app_for, start_worker):
     app_for(prod_env)
-    job_id = run_cli(prod_env, "submit", "--category", "bag", "--count", "4", "--format", "jpeg").stdout.strip()
+    job_id = run_cli(
+        prod_env, "submit", "--category", "bag", "--count", "4", "--format", "jpeg"
+    ).stdout.strip()
     start_worker(prod_env)
     waited = run_cli(prod_env, "jobs", "wait", job_id, "--timeout", "120")
     assert waited.returncode == 0, waited.stderr
@@ -53,17 +74,21 @@ def test_jobs_wait_and_list_cli(prod_env, app_for, start_worker):
 
 def test_embedded_defaults_demo(tiny_model, tmp_path):
     out = tmp_path / "demo"
-    result = run_cli({"ASSETGEN_DEFAULT_MODEL": str(tiny_model)}, "demo", "--out", str(out), "--count", "3",
-                     timeout=300)
+    result = run_cli(
+        {"ASSETGEN_DEFAULT_MODEL": str(tiny_model)},
+        "demo",
+        "--out",
+        str(out),
+        "--count",
+        "3",
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    # 10 generate jobs x 3 images, 2 ad variants x 7 formats, 8 of the 12 catalogue rows need an image
+    # 10 generate jobs x 3 images, 2 ad variants x 7 formats, 8 of the 12 catalogue rows need
+    # an image
     assert "12/12 jobs succeeded, 52 objects" in result.stdout
     index = (out / "index.html").read_text()
     assert index.count("<img ") == 52 and index.count(">manifest.json</a>") == 12
-
-    from jobs.db.engine import create_db_engine, create_session_factory
-    from jobs.settings import load_settings
-    from jobs.storage import create_store
 
     settings = load_settings(home=out, default_model=tiny_model)
     sf, store = create_session_factory(create_db_engine(settings)), create_store(settings)
@@ -73,10 +98,26 @@ def test_embedded_defaults_demo(tiny_model, tmp_path):
         assert_job_consistent(sf, store, job.id, 3)
     ad = assert_job_consistent(sf, store, jobs["ad_creative"].id, 14)
     assert {(a["variant"], a["format"]) for a in ad["assets"]} == {
-        (v, f) for v in (0, 1) for f in ("square", "portrait", "story", "landscape", "medium-rectangle",
-                                         "leaderboard", "skyscraper")}
+        (v, f)
+        for v in (0, 1)
+        for f in (
+            "square",
+            "portrait",
+            "story",
+            "landscape",
+            "medium-rectangle",
+            "leaderboard",
+            "skyscraper",
+        )
+    }
     catalogue = json.loads(store.get(f"jobs/{jobs['catalogue_fill'].id}/manifest.json"))
-    assert catalogue["catalogue"]["counts"] == {"read": 12, "generated": 8, "skipped": 2, "rejected": 2, "failed": 0}
+    assert catalogue["catalogue"]["counts"] == {
+        "read": 12,
+        "generated": 8,
+        "skipped": 2,
+        "rejected": 2,
+        "failed": 0,
+    }
     assert sorted(store.list("catalogue/")) == sorted(a["key"] for a in catalogue["assets"])
     srcs = [part.split('"')[0] for part in index.split(' src="')[1:]]
     assert len(srcs) == 52 and all((out / src).is_file() for src in srcs)

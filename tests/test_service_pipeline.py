@@ -1,5 +1,6 @@
 """Service and pipeline behaviour in-process on SQLite + a local bucket: leases and fencing,
 cancellation, determinism, and a model that changed under a job."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,9 @@ from sqlalchemy import func, select
 
 from jobs import lifecycle, service
 from jobs.db.tables import Asset, WorkItem
-from tests.support import assert_job_consistent
 from jobs.pipeline.model_cache import ModelCache
 from jobs.pipeline.runner import Pipeline
+from tests.support import assert_job_consistent
 
 
 @pytest.fixture
@@ -30,7 +31,9 @@ def run_all(pipeline: Pipeline, job_id: str) -> list[str]:
 
 def test_pipeline_in_process(env):
     settings, sf, store, pipeline = env
-    job = service.submit(sf, settings, {"category": "coat", "count": 10, "images_per_item": 4, "format": "webp"})
+    job = service.submit(
+        sf, settings, {"category": "coat", "count": 10, "images_per_item": 4, "format": "webp"}
+    )
     # the first item's worker coalesced the other two small items into its forward passes
     assert run_all(pipeline, job.id) == ["succeeded", "not-claimable", "not-claimable"]
     assert_job_consistent(sf, store, job.id, 10)
@@ -60,8 +63,16 @@ def test_stale_attempt_writes_nothing(env):
     assert lifecycle.claim_item(sf, item_id, "w2", lease_seconds=600).attempt == stale.attempt + 1
     # a live lease: not claimable
     assert lifecycle.claim_item(sf, item_id, "w3", lease_seconds=600) is None
-    asset = {"key": "jobs/x/00000.png", "sha256": "0" * 64, "bytes": 1, "width": 1, "height": 1, "seed": 1,
-             "category": "bag", "content_type": "image/png"}
+    asset = {
+        "key": "jobs/x/00000.png",
+        "sha256": "0" * 64,
+        "bytes": 1,
+        "width": 1,
+        "height": 1,
+        "seed": 1,
+        "category": "bag",
+        "content_type": "image/png",
+    }
     assert lifecycle.record_batch(sf, [(stale, [asset])], 600) == [stale.item_id]
     assert lifecycle.complete_items(sf, [stale]) == ([stale.item_id], [])
     with sf() as s:
@@ -109,25 +120,41 @@ def test_final_status_from_counts():
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(embedded_env, app_for, tmp_path, precision):
-    specs = [{"category": c, "count": 4, "seed": i, "format": f}
-             for i, (c, f) in enumerate([("bag", "png"), ("dress", "jpeg"), ("sneaker", "webp"), ("coat", "png")] * 5)]
+def test_coalesced_small_jobs_give_the_same_bytes_as_one_by_one(
+    embedded_env, app_for, tmp_path, precision
+):
+    specs = [
+        {"category": c, "count": 4, "seed": i, "format": f}
+        for i, (c, f) in enumerate(
+            [("bag", "png"), ("dress", "jpeg"), ("sneaker", "webp"), ("coat", "png")] * 5
+        )
+    ]
     results = {}
     for coalesce in (0, 64):
-        env = {**embedded_env, "ASSETGEN_HOME": str(tmp_path / f"c{coalesce}"),
-               "ASSETGEN_COALESCE_ITEMS": str(coalesce), "ASSETGEN_BATCH_SIZE": "64"}
+        env = {
+            **embedded_env,
+            "ASSETGEN_HOME": str(tmp_path / f"c{coalesce}"),
+            "ASSETGEN_COALESCE_ITEMS": str(coalesce),
+            "ASSETGEN_BATCH_SIZE": "64",
+        }
         settings, sf, store = app_for(env)
         pipeline = Pipeline(settings, sf, store, ModelCache(), precision=precision)
         jobs = [service.submit(sf, settings, spec) for spec in specs]
         outcomes = [pipeline.run_item(job.items[0].id) for job in jobs]
-        assert outcomes.count("succeeded") == (20 if coalesce == 0 else 2)  # 64 images = 16 jobs per pass
-        results[coalesce] = [[(a.key.split("/")[-1], a.sha256) for a in service.job_assets(sf, j.id)] for j in jobs]
+        assert outcomes.count("succeeded") == (
+            20 if coalesce == 0 else 2
+        )  # 64 images = 16 jobs per pass
+        results[coalesce] = [
+            [(a.key.split("/")[-1], a.sha256) for a in service.job_assets(sf, j.id)] for j in jobs
+        ]
         for job in jobs:
             assert_job_consistent(sf, store, job.id, 4)
     assert results[0] == results[64]
 
 
-def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(embedded_env, app_for, monkeypatch):
+def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(
+    embedded_env, app_for, monkeypatch
+):
     import jobs.pipeline.runner as runner
 
     settings, sf, store = app_for({**embedded_env, "ASSETGEN_BATCH_SIZE": "16"})
@@ -138,21 +165,28 @@ def test_a_job_larger_than_the_buffers_keeps_two_batches_in_flight(embedded_env,
 
     def counting_sample(generator, labels, seeds, **kw):
         generated.append(len(seeds))
-        in_flight.append(sum(generated) - service.done_images(sf, job.id))  # made but not yet recorded
+        in_flight.append(
+            sum(generated) - service.done_images(sf, job.id)
+        )  # made but not yet recorded
         return real_sample(generator, labels, seeds, **kw)
 
     monkeypatch.setattr(runner, "sample", counting_sample)
     assert pipeline.run_item(job.items[0].id) == "succeeded"
-    assert len(generated) == 25 and max(in_flight) == 32  # the batch being made + the one being stored
+    assert (
+        len(generated) == 25 and max(in_flight) == 32
+    )  # the batch being made + the one being stored
     assert_job_consistent(sf, store, job.id, 400)
 
 
 def test_older_large_items_do_not_crowd_small_ones_out_of_coalescing(embedded_env, app_for):
     settings, sf, _ = app_for(embedded_env)
     big = service.submit(sf, settings, {"category": "bag", "count": 16 * 70, "images_per_item": 16})
-    small = [service.submit(sf, settings, {"category": "bag", "count": 4, "seed": i}) for i in range(3)]
+    small = [
+        service.submit(sf, settings, {"category": "bag", "count": 4, "seed": i}) for i in range(3)
+    ]
     first = lifecycle.claim_item(sf, small[0].items[0].id, "w", 60)
-    # 70 older queued items of 16 samples each cannot fit the 12 left of a 16-sample batch; the two small ones can
+    # 70 older queued items of 16 samples each cannot fit the 12 left of a 16-sample batch;
+    # the two small ones can
     more = lifecycle.claim_more(sf, first, "w", 60, max_images=16, max_items=64)
     assert sorted(c.job_id for c in more) == sorted(j.id for j in small[1:])
     with sf() as s:
@@ -161,8 +195,9 @@ def test_older_large_items_do_not_crowd_small_ones_out_of_coalescing(embedded_en
 
 
 def test_a_lost_connection_retries_and_a_fenced_failure_says_fenced(env):
-    """A write cut off by the database (e.g. it ended a frozen process's transaction) fails nothing: the task
-    retries (DatabaseAway); failing an item whose lease another worker took reports 'fenced', not 'failed'."""
+    """A write cut off by the database (e.g. it ended a frozen process's transaction) fails
+    nothing: the task retries (DatabaseAway); failing an item whose lease another worker took
+    reports 'fenced', not 'failed'."""
     from sqlalchemy.exc import InternalError
 
     from jobs.db.engine import DatabaseAway
@@ -172,7 +207,12 @@ def test_a_lost_connection_retries_and_a_fenced_failure_says_fenced(env):
 
     class ConnectionCutOff(Generate):
         def render(self, unit, pixels):
-            raise InternalError("INSERT ...", {}, RuntimeError("terminating connection"), connection_invalidated=True)
+            raise InternalError(
+                "INSERT ...",
+                {},
+                RuntimeError("terminating connection"),
+                connection_invalidated=True,
+            )
 
     cut = Pipeline(settings, sf, store, ModelCache(), kinds={"generate": ConnectionCutOff()})
     job = service.submit(sf, settings, {"category": "bag", "count": 2})

@@ -1,4 +1,6 @@
-"""Both stores honour one contract: no overwrite, identical content counts as done, metadata kept."""
+"""Both stores honour one contract: no overwrite, identical content counts as done, metadata
+kept."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +34,11 @@ def test_metadata_listing_and_replace(store):
     assert store.get("jobs/a/manifest.json") == b'{"v": 2}'
     assert store.list("jobs/a/") == ["jobs/a/1.png", "jobs/a/manifest.json"]
     head = store.head("jobs/a/1.png")
-    assert head["synthetic"] == "true" and head["content-type"] == "image/png" and len(head["sha256"]) == 64
+    assert (
+        head["synthetic"] == "true"
+        and head["content-type"] == "image/png"
+        and len(head["sha256"]) == 64
+    )
     assert store.head("jobs/a/missing.png") is None
 
 

@@ -1,5 +1,6 @@
 """The sweeper finalises a job whose last worker died before its manifest, with the worker's own
 finaliser and without a pipeline: it never imports torch."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,9 @@ from worker.sweeper import sweep_once
 
 def test_the_sweeper_imports_no_torch():
     code = "import sys, worker.sweeper; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.strip() == "False"
 
 

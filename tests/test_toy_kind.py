@@ -1,6 +1,7 @@
 """A fourth job kind needs only its own module and one registry call: a test-only toy kind
 (tests/toy_kind.py) goes submit -> a real worker process -> bucket -> manifest on the embedded
 defaults (SQLite, kombu's SQLAlchemy broker, a local-folder bucket)."""
+
 from __future__ import annotations
 
 import io
@@ -22,9 +23,11 @@ from tests.support import assert_job_consistent, child_env, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 # The worker process registers the toy kind before the CLI starts the worker.
-BOOTSTRAP = ("from jobs.kinds.registry import register; from tests.toy_kind import KIND; "
-             "register(KIND); from jobs.cli.main import main; "
-             "main(['worker', '--loglevel', 'INFO', '--concurrency', '1'])")
+BOOTSTRAP = (
+    "from jobs.kinds.registry import register; from tests.toy_kind import KIND; "
+    "register(KIND); from jobs.cli.main import main; "
+    "main(['worker', '--loglevel', 'INFO', '--concurrency', '1'])"
+)
 
 
 @pytest.fixture
@@ -40,8 +43,15 @@ def toy_worker(tmp_path):
 
     def start(env: dict[str, str]) -> subprocess.Popen:
         log = (tmp_path / "toy-worker.log").open("ab")
-        procs.append(subprocess.Popen([sys.executable, "-c", BOOTSTRAP], cwd=REPO,
-                                      env=child_env(env), stdout=log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", BOOTSTRAP],
+                cwd=REPO,
+                env=child_env(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         return procs[-1]
 
     yield start
@@ -62,8 +72,9 @@ def test_an_unregistered_kind_is_refused(embedded_env, app_for):
     assert err.value.field == "kind"
 
 
-def test_a_registered_toy_kind_runs_end_to_end(embedded_env, app_for, toy_registered, toy_worker,
-                                               tmp_path):
+def test_a_registered_toy_kind_runs_end_to_end(
+    embedded_env, app_for, toy_registered, toy_worker, tmp_path
+):
     settings, sf, store = app_for(embedded_env)
     assert settings.db_url().startswith("sqlite") and "sqla+sqlite" in settings.celery_broker_url()
     with pytest.raises(SpecError) as err:  # the toy's own spec is what validates it
@@ -73,8 +84,14 @@ def test_a_registered_toy_kind_runs_end_to_end(embedded_env, app_for, toy_regist
     assert (job.kind, job.total_items, job.total_images) == ("toy", 3, 5)
 
     proc = toy_worker(embedded_env)  # publishes the outbox at start, then runs the items
-    final = wait_until(lambda: JobStatus(service.get_job(sf, job.id).status) in TERMINAL_JOB
-                       or proc.poll() is not None, 180, interval=0.2, what="the toy job to finish")
+    final = wait_until(
+        lambda: (
+            JobStatus(service.get_job(sf, job.id).status) in TERMINAL_JOB or proc.poll() is not None
+        ),
+        180,
+        interval=0.2,
+        what="the toy job to finish",
+    )
     assert proc.poll() is None, (tmp_path / "toy-worker.log").read_text()[-3000:]
     assert final
 

@@ -1,4 +1,5 @@
 """The Celery configuration the reliability design depends on."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ It uses nothing but what jobs.kinds.base and jobs.kinds.planning offer every kin
 in the registry line: a process that runs it calls ``register(KIND)`` first (the test, and the
 worker process it starts; see tests/test_toy_kind.py).
 """
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,15 @@ class ToySpec(BaseModel):
 
 def plan_toy(spec: ToySpec, model: ResolvedModel, settings: Settings) -> Plan:
     label = label_of(model, model.class_names[0])  # the generator runs; the toy ignores its pixels
-    items = [{"label": label, "start": start, "count": min(UNITS_PER_ITEM, spec.count - start),
-              "samples": min(UNITS_PER_ITEM, spec.count - start)}
-             for start in range(0, spec.count, UNITS_PER_ITEM)]
+    items = [
+        {
+            "label": label,
+            "start": start,
+            "count": min(UNITS_PER_ITEM, spec.count - start),
+            "samples": min(UNITS_PER_ITEM, spec.count - start),
+        }
+        for start in range(0, spec.count, UNITS_PER_ITEM)
+    ]
     return Plan(items, spec.count)
 
 
@@ -51,8 +58,10 @@ def toy_key(job_id: str, n: int) -> str:
 class Toy:
     def units(self, claim: Claim) -> list[Unit]:
         p = claim.params
-        return [Unit(claim, n, p["label"], (n,), frozenset({toy_key(claim.job_id, n)}))
-                for n in range(p["start"], p["start"] + p["count"])]
+        return [
+            Unit(claim, n, p["label"], (n,), frozenset({toy_key(claim.job_id, n)}))
+            for n in range(p["start"], p["start"] + p["count"])
+        ]
 
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
         claim = unit.claim
@@ -60,8 +69,19 @@ class Toy:
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         (key,) = unit.keys
-        return [Output(key, buf.getvalue(), "image/png", {"job": claim.job_id, "synthetic": "true"},
-                       SIDE, SIDE, unit.seeds[0], "toy", attrs={"toy": unit.n})]
+        return [
+            Output(
+                key,
+                buf.getvalue(),
+                "image/png",
+                {"job": claim.job_id, "synthetic": "true"},
+                SIDE,
+                SIDE,
+                unit.seeds[0],
+                "toy",
+                attrs={"toy": unit.n},
+            )
+        ]
 
 
 def manifest_section(sf: sessionmaker[Session], job: Job) -> dict:
@@ -72,5 +92,10 @@ def create_renderer(deps: RenderDeps) -> Toy:
     return Toy()
 
 
-KIND = JobKind(name="toy", spec=ToySpec, plan=plan_toy, renderer=create_renderer,
-               manifest_section=manifest_section)
+KIND = JobKind(
+    name="toy",
+    spec=ToySpec,
+    plan=plan_toy,
+    renderer=create_renderer,
+    manifest_section=manifest_section,
+)

@@ -4,6 +4,7 @@ Tasks take ids, load state from SQL and call the pipeline. Messages are JSON onl
 acknowledged late and rejected (redelivered) when the worker process dies; each process
 prefetches one message.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,13 @@ def create_worker_app(settings: Settings) -> Celery:
         return state["pipeline"]
 
     # A database that is briefly away (e.g. a PostgreSQL restart): retry the task with backoff.
-    @app.task(name=RUN_ITEM_TASK, autoretry_for=(OperationalError, InterfaceError, DatabaseAway),
-              retry_backoff=1, retry_backoff_max=30, max_retries=8)
+    @app.task(
+        name=RUN_ITEM_TASK,
+        autoretry_for=(OperationalError, InterfaceError, DatabaseAway),
+        retry_backoff=1,
+        retry_backoff_max=30,
+        max_retries=8,
+    )
     def run_item(item_id: int) -> str:
         return pipeline().run_item(int(item_id))
 

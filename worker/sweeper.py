@@ -5,6 +5,7 @@ the broker and the bucket, never a model (no torch is imported here).
 One instance at a time: a PostgreSQL advisory lock (held on its own connection),
 or a file lock beside the SQLite database on the embedded default.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -92,12 +93,18 @@ class SweepReport:
     published: int = 0
 
 
-def sweep_once(settings: Settings, sf: sessionmaker[Session], store: Store, io: Executor,
-               publish: Callable[[str, dict], None]) -> SweepReport:
+def sweep_once(
+    settings: Settings,
+    sf: sessionmaker[Session],
+    store: Store,
+    io: Executor,
+    publish: Callable[[str, dict], None],
+) -> SweepReport:
     report = SweepReport()
     report.requeued, report.failed = lifecycle.requeue_expired(sf, settings.max_attempts)
-    report.republished = recovery.republish_stale(sf, settings.republish_after_seconds,
-                                                  settings.bulk_ageing_seconds)
+    report.republished = recovery.republish_stale(
+        sf, settings.republish_after_seconds, settings.bulk_ageing_seconds
+    )
     for job_id in recovery.unfinalized_jobs(sf):
         finalise_jobs(sf, store, io, [job_id])
         report.finalized += 1
@@ -105,9 +112,13 @@ def sweep_once(settings: Settings, sf: sessionmaker[Session], store: Store, io: 
     return report
 
 
-def run_sweeper(settings: Settings, interval: float, once: bool,
-                should_stop: Callable[[], bool] = lambda: False,
-                echo: Callable[[str], None] = log.info) -> None:
+def run_sweeper(
+    settings: Settings,
+    interval: float,
+    once: bool,
+    should_stop: Callable[[], bool] = lambda: False,
+    echo: Callable[[str], None] = log.info,
+) -> None:
     engine = create_db_engine(settings)
     sf, store = create_session_factory(engine), create_store(settings)
     publish = create_publisher(create_celery(settings), settings)

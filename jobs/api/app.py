@@ -15,22 +15,27 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.api.deps import create_deps
-from jobs.api.routers import jobs, models, ops
+from jobs.api.routers import exports, jobs, models, ops
 from jobs.kinds.registry import kind_names
 from jobs.settings import Settings
 from jobs.storage import Store
 
 
-def create_app(settings: Settings, *, sf: sessionmaker[Session] | None = None,
-               store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, sf: sessionmaker[Session] | None = None, store: Store | None = None
+) -> FastAPI:
     """The app on the database, bucket and broker of ``settings`` (tests may pass sf and store)."""
-    app = FastAPI(title="assetgen", version="1", docs_url="/docs",
-                  description="Batch product-image generation: submit jobs, read results, "
-                              "get signed webhooks.")
+    app = FastAPI(
+        title="assetgen",
+        version="1",
+        docs_url="/docs",
+        description="Batch product-image generation: submit jobs, read results, "
+        "get signed webhooks.",
+    )
     app.state.deps = create_deps(settings, sf=sf, store=store)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (ops, jobs, models):
+    for module in (ops, jobs, exports, models):
         app.include_router(module.router)
     return app
 

@@ -13,8 +13,16 @@ def encode_cursor(parts: list) -> str:
 
 
 def bad_cursor() -> HTTPException:
-    return HTTPException(422, [{"loc": ["query", "cursor"], "type": "value_error",
-                                "msg": "not a cursor returned by this API"}])
+    return HTTPException(
+        422,
+        [
+            {
+                "loc": ["query", "cursor"],
+                "type": "value_error",
+                "msg": "not a cursor returned by this API",
+            }
+        ],
+    )
 
 
 def decode_cursor(cursor: str, size: int) -> list:

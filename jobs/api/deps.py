@@ -40,14 +40,19 @@ class ApiDeps:
             relay(self.sf, create_publisher(self.celery, self.settings))
 
 
-def create_deps(settings: Settings, *, sf: sessionmaker[Session] | None = None,
-                store: Store | None = None) -> ApiDeps:
+def create_deps(
+    settings: Settings, *, sf: sessionmaker[Session] | None = None, store: Store | None = None
+) -> ApiDeps:
     """The real database, bucket and broker of ``settings``, unless a test passes its own."""
     sf = sf or create_session_factory(create_db_engine(settings))
-    return ApiDeps(settings=settings, sf=sf, store=store or create_store(settings),
-                   celery=create_celery(settings),
-                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
-                   metrics=create_registry(sf))
+    return ApiDeps(
+        settings=settings,
+        sf=sf,
+        store=store or create_store(settings),
+        celery=create_celery(settings),
+        limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
+        metrics=create_registry(sf),
+    )
 
 
 def get_deps(request: Request) -> ApiDeps:
@@ -67,14 +72,18 @@ def caller_with(scope: str):
     def principal(deps: Deps, creds: Credentials) -> Principal:
         who = authenticate(deps.sf, creds.credentials) if creds else None
         if who is None:
-            raise HTTPException(401, "missing or invalid bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
         if not who.allows(scope):
             raise HTTPException(403, f"this token lacks the {scope!r} scope")
         wait = deps.limiter.acquire(who.client_id)
         if wait:
-            raise HTTPException(429, "rate limit exceeded; retry later",
-                                headers={"Retry-After": retry_after_header(wait)})
+            raise HTTPException(
+                429,
+                "rate limit exceeded; retry later",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
         return who
 
     return principal

@@ -2,6 +2,7 @@
 
 Errors are reported by exception type only: a message could carry a URL with a password.
 """
+
 from __future__ import annotations
 
 from celery import Celery
@@ -40,7 +41,9 @@ def check_storage(store: Store) -> None:
 
 
 def readiness(sf: sessionmaker[Session], celery: Celery, store: Store) -> ReadyOut:
-    checks = {"database": _check(lambda: check_database(sf)),
-              "broker": _check(lambda: check_broker(celery)),
-              "storage": _check(lambda: check_storage(store))}
+    checks = {
+        "database": _check(lambda: check_database(sf)),
+        "broker": _check(lambda: check_broker(celery)),
+        "storage": _check(lambda: check_storage(store)),
+    }
     return ReadyOut(ok=all(c.ok for c in checks.values()), checks=checks)

@@ -1,4 +1,5 @@
-"""Idempotency-Key for POST /v1/jobs: the same key and body give the original response, never a second job.
+"""Idempotency-Key for POST /v1/jobs: the same key and body give the original response, never a
+second job.
 
 The key row is inserted inside the transaction that creates the job (see
 ``service.submit(in_transaction=...)``) under a unique constraint on
@@ -9,14 +10,15 @@ body compared is the validated spec as canonical JSON. Keys live for
 ``settings.idempotency_ttl_seconds`` (at least 24 h); expired keys of a client are
 deleted when it next uses one.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,35 +40,60 @@ class StoredResponse:
 
 
 def request_hash(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def lookup(sf: sessionmaker[Session], client_id: str, key: str) -> StoredResponse | None:
     with sf() as s:
-        row = s.scalars(select(IdempotencyKey).where(IdempotencyKey.client_id == client_id,
-                                                     IdempotencyKey.key == key,
-                                                     IdempotencyKey.expires_at > utcnow())).first()
+        row = s.scalars(
+            select(IdempotencyKey).where(
+                IdempotencyKey.client_id == client_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.expires_at > utcnow(),
+            )
+        ).first()
     return StoredResponse(row.request_hash, row.status_code, row.response) if row else None
 
 
 def replay(stored: StoredResponse, req_hash: str) -> StoredResponse:
     if stored.request_hash != req_hash:
-        raise KeyConflict("this Idempotency-Key was already used with a different request body; "
-                          "use a new key for a different job")
+        raise KeyConflict(
+            "this Idempotency-Key was already used with a different request body; "
+            "use a new key for a different job"
+        )
     return stored
 
 
-def recorder(client_id: str, key: str, req_hash: str, ttl_seconds: int, status_code: int,
-             build: Callable[[Job], dict]) -> Callable[[Session, Job], None]:
+def recorder(
+    client_id: str,
+    key: str,
+    req_hash: str,
+    ttl_seconds: int,
+    status_code: int,
+    build: Callable[[Job], dict],
+) -> Callable[[Session, Job], None]:
     """The in-transaction hook that stores the key with the response built from the new job."""
 
     def record(s: Session, job: Job) -> None:
         now = utcnow()
-        s.execute(delete(IdempotencyKey).where(IdempotencyKey.client_id == client_id,
-                                               IdempotencyKey.expires_at <= now))
-        s.add(IdempotencyKey(client_id=client_id, key=key, request_hash=req_hash, job_id=job.id,
-                             status_code=status_code, response=build(job),
-                             expires_at=now + timedelta(seconds=ttl_seconds)))
+        s.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.client_id == client_id, IdempotencyKey.expires_at <= now
+            )
+        )
+        s.add(
+            IdempotencyKey(
+                client_id=client_id,
+                key=key,
+                request_hash=req_hash,
+                job_id=job.id,
+                status_code=status_code,
+                response=build(job),
+                expires_at=now + timedelta(seconds=ttl_seconds),
+            )
+        )
         s.flush()  # insert now: a racing request with this key waits on the unique constraint
 
     return record

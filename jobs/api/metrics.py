@@ -4,6 +4,7 @@ Every API process reports the same numbers, so scrape one of them (or dedupe
 by job). ``assetgen_job_latency_seconds`` covers every finished job, from
 submission to its final state.
 """
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -11,7 +12,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.db.tables import Asset, ItemState, Job, JobStatus, OutboxMessage, WebhookDelivery, WorkItem
+from jobs.db.tables import (
+    Asset,
+    ItemState,
+    Job,
+    JobStatus,
+    OutboxMessage,
+    WebhookDelivery,
+    WorkItem,
+)
 
 LATENCY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
 
@@ -47,17 +56,32 @@ class SqlCollector:
         return c
 
     def _queue(self, s: Session):
-        g = GaugeMetricFamily("assetgen_queue_depth", "Work waiting: queued work items and unsent outbox rows.",
-                              labels=["queue"])
-        items = select(func.count()).select_from(WorkItem).where(WorkItem.state == ItemState.queued.value)
+        g = GaugeMetricFamily(
+            "assetgen_queue_depth",
+            "Work waiting: queued work items and unsent outbox rows.",
+            labels=["queue"],
+        )
+        items = (
+            select(func.count())
+            .select_from(WorkItem)
+            .where(WorkItem.state == ItemState.queued.value)
+        )
         g.add_metric(["work_items"], s.scalar(items) or 0)
-        unsent = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+        unsent = (
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+        )
         g.add_metric(["outbox"], s.scalar(unsent) or 0)
         return g
 
     def _webhooks(self, s: Session):
-        counts = dict(s.execute(select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)).all())
-        g = GaugeMetricFamily("assetgen_webhook_deliveries", "Webhook deliveries by state.", labels=["state"])
+        counts = dict(
+            s.execute(
+                select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)
+            ).all()
+        )
+        g = GaugeMetricFamily(
+            "assetgen_webhook_deliveries", "Webhook deliveries by state.", labels=["state"]
+        )
         for state in ("pending", "delivered", "failed"):
             g.add_metric([state], counts.get(state, 0))
         return g
@@ -65,11 +89,18 @@ class SqlCollector:
     def _latency(self, s: Session):
         latency = _latency_seconds(s.get_bind().dialect.name)
         cols = [func.sum(case((latency <= b, 1), else_=0)) for b in LATENCY_BUCKETS]
-        row = s.execute(select(func.count(), func.coalesce(func.sum(latency), literal(0.0)), *cols)
-                        .where(Job.finished_at.is_not(None))).one()
+        row = s.execute(
+            select(func.count(), func.coalesce(func.sum(latency), literal(0.0)), *cols).where(
+                Job.finished_at.is_not(None)
+            )
+        ).one()
         count, total = row[0] or 0, float(row[1] or 0)
-        buckets = [(str(b), int(v or 0)) for b, v in zip(LATENCY_BUCKETS, row[2:])] + [("+Inf", count)]
-        h = HistogramMetricFamily("assetgen_job_latency_seconds", "Submission to final state, finished jobs.")
+        buckets = [(str(b), int(v or 0)) for b, v in zip(LATENCY_BUCKETS, row[2:])] + [
+            ("+Inf", count)
+        ]
+        h = HistogramMetricFamily(
+            "assetgen_job_latency_seconds", "Submission to final state, finished jobs."
+        )
         h.add_metric([], buckets, total)
         return h
 

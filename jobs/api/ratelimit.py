@@ -3,13 +3,14 @@
 Each API process keeps its own buckets, so N processes allow up to N times the
 configured rate; a shared limiter (Redis) would be the next step if that matters.
 """
+
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass
@@ -31,7 +32,9 @@ class RateLimiter:
         now = self.clock()
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket(float(self.burst), now))
-            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.tokens = min(
+                float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate
+            )
             bucket.updated = now
             if bucket.tokens >= 1:
                 bucket.tokens -= 1

@@ -1,4 +1,5 @@
 """Response bodies of the HTTP API (the request body is the job spec of jobs.specs)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -48,7 +49,8 @@ class JobOut(BaseModel):
     error: ErrorOut | None
     callback_url: str | None
     links: Links
-    # Catalogue fill only (GET /v1/jobs/{id}): rows read / skipped / generated / rejected / pending|failed.
+    # Catalogue fill only (GET /v1/jobs/{id}): rows read / skipped / generated / rejected /
+    # pending|failed.
     catalogue_counts: dict[str, int] | None = None
 
 
@@ -105,24 +107,47 @@ class ReadyOut(BaseModel):
     checks: dict[str, CheckOut]
 
 
-def job_out(job: Job, images_done: int | None = None, manifest_url: str | None = None,
-            catalogue_counts: dict[str, int] | None = None) -> JobOut:
+def job_out(
+    job: Job,
+    images_done: int | None = None,
+    manifest_url: str | None = None,
+    catalogue_counts: dict[str, int] | None = None,
+) -> JobOut:
     base = f"/v1/jobs/{job.id}"
     return JobOut(
-        id=job.id, kind=job.kind, status=job.status, priority=job.priority,
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        priority=job.priority,
         model=ModelRef(name=job.model_name, version=job.model_version),
-        progress=Progress(items_total=job.total_items, items_done=job.done_items, items_failed=job.failed_items,
-                          images_total=job.total_images, images_done=images_done),
-        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
-        error=ErrorOut(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        progress=Progress(
+            items_total=job.total_items,
+            items_done=job.done_items,
+            items_failed=job.failed_items,
+            images_total=job.total_images,
+            images_done=images_done,
+        ),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=ErrorOut(code=job.error_code, message=job.error_message or "")
+        if job.error_code
+        else None,
         callback_url=job.callback_url,
-        links=Links(self=base, assets=f"{base}/assets", cancel=f"{base}/cancel", manifest=manifest_url),
-        catalogue_counts=catalogue_counts)
+        links=Links(
+            self=base, assets=f"{base}/assets", cancel=f"{base}/cancel", manifest=manifest_url
+        ),
+        catalogue_counts=catalogue_counts,
+    )
 
 
 def model_version_out(meta: dict) -> ModelVersionOut:
-    return ModelVersionOut(version=str(meta.get("version") or meta.get("sha256", "")[:12]),
-                           sha256=meta.get("sha256", ""), image_size=int(meta.get("image_size", 0)),
-                           channels=int(meta.get("channels", 0)), classes=list(meta.get("class_names", [])),
-                           published_at=meta.get("published_at") or meta.get("created_at"),
-                           metrics=meta.get("metrics") or {})
+    return ModelVersionOut(
+        version=str(meta.get("version") or meta.get("sha256", "")[:12]),
+        sha256=meta.get("sha256", ""),
+        image_size=int(meta.get("image_size", 0)),
+        channels=int(meta.get("channels", 0)),
+        classes=list(meta.get("class_names", [])),
+        published_at=meta.get("published_at") or meta.get("created_at"),
+        metrics=meta.get("metrics") or {},
+    )

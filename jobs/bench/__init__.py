@@ -6,6 +6,7 @@ store), the whole pipeline through real `assetgen worker` processes, small jobs,
 submit rate, scaling with job size, urgent-job latency under a bulk backfill,
 worker memory, and the naive design (jobs/bench/naive.py) as a baseline.
 """
+
 from jobs.bench.run import BenchError, run_bench
 from jobs.bench.sizes import DEFAULT, PHASES, QUICK, Sizes
 

@@ -1,4 +1,5 @@
 """The scaling plot: pipeline wall time against images, with a least-squares straight line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,9 +16,12 @@ def line_fit(xs: list[float], ys: list[float]) -> dict:
         slope, intercept = 0.0, float(y.mean())
     ss_tot = float(((y - y.mean()) ** 2).sum())
     ss_res = float(((y - intercept - slope * x) ** 2).sum())
-    return {"slope_s_per_image": slope, "intercept_s": intercept,
-            "r2": (1 - ss_res / ss_tot) if ss_tot else None,
-            "marginal_ips": (1 / slope) if slope > 0 else None}
+    return {
+        "slope_s_per_image": slope,
+        "intercept_s": intercept,
+        "r2": (1 - ss_res / ss_tot) if ss_tot else None,
+        "marginal_ips": (1 / slope) if slope > 0 else None,
+    }
 
 
 def plot_scaling(points: list[dict], fit: dict, path: Path, title: str) -> Path:
@@ -36,11 +40,15 @@ def plot_scaling(points: list[dict], fit: dict, path: Path, title: str) -> Path:
         ax.plot([0, x1], [max(y0, 0), y1], color="#1f77b4", linewidth=2)
         ax.scatter(xs, ys, s=60, color="#d62728", zorder=3)
         for x, y in zip(xs, ys):
-            ax.annotate(f"{y:.2f} s", (x, y), textcoords="offset points", xytext=(8, 8),
-                        color="#d62728")
+            ax.annotate(
+                f"{y:.2f} s", (x, y), textcoords="offset points", xytext=(8, 8), color="#d62728"
+            )
         r2 = f"{fit['r2']:.4f}" if fit["r2"] is not None else "n/a"
-        ax.set_title(f"{title}\nfit: {fit['intercept_s']:.3f} s + "
-                     f"{fit['slope_s_per_image'] * 1000:.3f} ms/image, R^2 = {r2}", fontsize=10)
+        ax.set_title(
+            f"{title}\nfit: {fit['intercept_s']:.3f} s + "
+            f"{fit['slope_s_per_image'] * 1000:.3f} ms/image, R^2 = {r2}",
+            fontsize=10,
+        )
         ax.set_xlabel("images in the job")
         ax.set_ylabel("wall time, submit to done (s)")
         ax.set_xlim(0, x1 * 1.08)

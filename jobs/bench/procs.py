@@ -1,4 +1,6 @@
-"""The bench's child processes (real `assetgen worker`s and the naive baseline's worker) and their memory."""
+"""The bench's child processes (real `assetgen worker`s and the naive baseline's worker) and their
+memory."""
+
 from __future__ import annotations
 
 import ctypes
@@ -41,7 +43,8 @@ def status_kb(pid: int, field: str) -> int | None:
 
 
 def reset_peak_rss(pids: list[int]) -> bool:
-    """Reset VmHWM of these processes (Linux: write 5 to clear_refs); False where that is refused."""
+    """Reset VmHWM of these processes (Linux: write 5 to clear_refs); False where that is
+    refused."""
     ok = True
     for pid in pids:
         try:
@@ -57,8 +60,13 @@ def gpu_memory_by_pid() -> dict[int, float] | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run(
+            [exe, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     usage: dict[int, float] = {}
@@ -73,7 +81,8 @@ def gpu_memory_by_pid() -> dict[int, float] | None:
 
 
 def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the bench dies, so a killed bench leaves no workers behind."""
+    """In the child before exec: get SIGTERM when the bench dies, so a killed bench leaves no
+    workers behind."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):
@@ -90,15 +99,32 @@ class Procs:
 
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = (self.log_dir / f"{name}.log").open("ab")
-        proc = subprocess.Popen([sys.executable, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=os.getcwd(), preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=os.getcwd(),
+            preexec_fn=_die_with_parent,
+        )
         log.close()
         self.procs[name] = proc
         return proc
 
     def worker(self, name: str, concurrency: int) -> subprocess.Popen:
-        return self.spawn(name, ["-m", "jobs.cli.main", "worker", "--loglevel", "INFO", "--concurrency",
-                                 str(concurrency)])
+        return self.spawn(
+            name,
+            [
+                "-m",
+                "jobs.cli.main",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+            ],
+        )
 
     def naive_worker(self, name: str, concurrency: int) -> subprocess.Popen:
         return self.spawn(name, ["-m", "jobs.bench.naive", "--concurrency", str(concurrency)])
@@ -108,22 +134,29 @@ class Procs:
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
     def log_tails(self, chars: int = 1500) -> str:
-        return "\n".join(f"--- {name}.log (end)\n{self.log_tail(name, chars)}" for name in self.procs)
+        return "\n".join(
+            f"--- {name}.log (end)\n{self.log_tail(name, chars)}" for name in self.procs
+        )
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
             if proc.poll() is not None:
-                raise ProcessDied(f"{name} exited with code {proc.returncode}; the end of its log "
-                                  f"({self.log_dir / (name + '.log')}):\n{self.log_tail(name)}")
+                raise ProcessDied(
+                    f"{name} exited with code {proc.returncode}; the end of its log "
+                    f"({self.log_dir / (name + '.log')}):\n{self.log_tail(name)}"
+                )
 
     def pids(self) -> list[int]:
         """Every process of every running child tree."""
-        return [p for proc in self.procs.values() if proc.poll() is None for p in process_tree(proc.pid)]
+        return [
+            p for proc in self.procs.values() if proc.poll() is None for p in process_tree(proc.pid)
+        ]
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name)
         if proc.poll() is None:
-            proc.terminate()  # the main process: a warm shutdown that stops its pool children itself
+            # the main process: a warm shutdown that stops its pool children itself
+            proc.terminate()
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
@@ -140,7 +173,8 @@ class Procs:
 
 
 class MemoryWatch:
-    """Peak memory of the worker trees: VmHWM per process, plus the tree's summed RSS seen while polling."""
+    """Peak memory of the worker trees: VmHWM per process, plus the tree's summed RSS seen while
+    polling."""
 
     def __init__(self, procs: Procs):
         self.procs = procs
@@ -156,7 +190,9 @@ class MemoryWatch:
         pids = self.procs.pids()
         rss = [status_kb(p, "VmRSS") or 0 for p in pids]
         self.peak_tree_rss_kb = max(self.peak_tree_rss_kb, sum(rss))
-        for p in pids:  # VmHWM read while the process lives (a recycled child takes its peak with it)
+        for (
+            p
+        ) in pids:  # VmHWM read while the process lives (a recycled child takes its peak with it)
             hwm = status_kb(p, "VmHWM")
             if hwm:
                 self.hwm_kb[p] = max(hwm, self.hwm_kb.get(p, 0))
@@ -169,8 +205,13 @@ class MemoryWatch:
     def report(self) -> dict:
         self.sample()
         hwm = sorted(self.hwm_kb.values(), reverse=True)
-        return {"tree_peak_sum_mb": round(sum(hwm) / 1024, 1),
-                "largest_process_peak_mb": round(hwm[0] / 1024, 1) if hwm else None, "processes": len(hwm),
-                "tree_rss_peak_sampled_mb": round(self.peak_tree_rss_kb / 1024, 1),
-                "peak_scope": "this run (VmHWM reset before it)" if self.hwm_reset else "since worker start",
-                "gpu_peak_mb": self.peak_gpu_mb}
+        return {
+            "tree_peak_sum_mb": round(sum(hwm) / 1024, 1),
+            "largest_process_peak_mb": round(hwm[0] / 1024, 1) if hwm else None,
+            "processes": len(hwm),
+            "tree_rss_peak_sampled_mb": round(self.peak_tree_rss_kb / 1024, 1),
+            "peak_scope": "this run (VmHWM reset before it)"
+            if self.hwm_reset
+            else "since worker start",
+            "gpu_peak_mb": self.peak_gpu_mb,
+        }

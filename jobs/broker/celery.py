@@ -3,6 +3,7 @@
 Publishers (the outbox relay in the API, the CLI and the sweeper) use ``create_celery`` to send
 ``RUN_ITEM_TASK`` messages by name; the worker process (``worker.app``) adds the task itself.
 """
+
 from __future__ import annotations
 
 from celery import Celery
@@ -23,8 +24,10 @@ def worker_queues(settings: Settings) -> list[str]:
 
 def broker_options(settings: Settings) -> dict:
     if "sqla+" in settings.celery_broker_url():
-        return {}  # kombu passes these to create_engine; strict queue order comes from our transport
-    # visibility_timeout: longer than any task may run, so Redis does not redeliver work in progress.
+        # kombu passes these to create_engine; strict queue order comes from our transport
+        return {}
+    # visibility_timeout: longer than any task may run, so Redis does not redeliver work in
+    # progress.
     # queue_order_strategy=priority: BRPOP lists the queues in a fixed order (urgent, normal, bulk),
     # so a worker takes urgent work first at its next item boundary (Celery's numeric task
     # priorities on Redis are not reliable; separate queues are).
@@ -49,7 +52,8 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=5,
         worker_hijack_root_logger=False,
-        worker_max_memory_per_child=settings.worker_max_memory_mb * 1024,  # KiB: recycle a process that grew
+        worker_max_memory_per_child=settings.worker_max_memory_mb
+        * 1024,  # KiB: recycle a process that grew
     )
     return app
 
@@ -61,7 +65,12 @@ def create_publisher(app: Celery, settings: Settings):
     def publish(topic: str, payload: dict) -> None:
         if topic != "run_item":
             raise ValueError(f"unknown outbox topic {topic!r}")
-        app.send_task(RUN_ITEM_TASK, args=[payload["item_id"]], queue=queue_for(settings, payload["priority"]),
-                      retry=True, retry_policy=retry_policy)
+        app.send_task(
+            RUN_ITEM_TASK,
+            args=[payload["item_id"]],
+            queue=queue_for(settings, payload["priority"]),
+            retry=True,
+            retry_policy=retry_policy,
+        )
 
     return publish

@@ -7,9 +7,9 @@ task in hand runs, so every message cost at least one interval: 500 four-image j
 about 0.1 s each at a 0.1 s interval. Here the wait starts at 1 ms after each delivery and
 doubles up to 0.1 s on an idle broker.
 """
+
 from __future__ import annotations
 
-import socket
 from queue import Empty
 from time import monotonic, sleep
 
@@ -47,7 +47,8 @@ class Transport(sqla.Transport):
     min_polling_interval = 0.001  # the first wait after a delivery
 
     def drain_events(self, connection, timeout=None):
-        """Deliver one message; between empty polls wait 1 ms, 2 ms, 4 ms ... up to polling_interval."""
+        """Deliver one message; between empty polls wait 1 ms, 2 ms, 4 ms ... up to
+        polling_interval."""
         started, wait = monotonic(), self.min_polling_interval
         while True:
             try:
@@ -55,7 +56,7 @@ class Transport(sqla.Transport):
                 return
             except Empty:
                 if timeout is not None and monotonic() - started >= timeout:
-                    raise socket.timeout() from None
+                    raise TimeoutError() from None
                 sleep(wait)
                 wait = min(wait * 2, self.polling_interval)
 

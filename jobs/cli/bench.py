@@ -1,4 +1,5 @@
 """`assetgen bench` (the system benchmark, jobs.bench) and `assetgen bench gan`."""
+
 from __future__ import annotations
 
 import click

@@ -4,6 +4,7 @@ Each job kind brings the view a person wants (``JobKind.contact_sheet``): a grid
 images, every ad-creative variant in all its formats at their real proportions, catalogue tiles
 with each row's outcome. This module is the page around them.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,8 @@ img.tile{{width:96px;height:96px;image-rendering:pixelated}}
 .variant{{display:flex;flex-wrap:wrap;align-items:flex-start;gap:8px;margin:.5em 0}}
 figure{{margin:0;font-size:11px;color:#555}} figure img.ad{{max-height:200px;max-width:260px}}
 figure img.sku{{width:128px;height:128px}}
-table{{border-collapse:collapse;font-size:12px;margin-top:.5em}} td,th{{border:1px solid #ddd;padding:2px 6px}}
+table{{border-collapse:collapse;font-size:12px;margin-top:.5em}} \
+td,th{{border:1px solid #ddd;padding:2px 6px}}
 .failed,.rejected{{color:#b00}} .skipped{{color:#666}}</style></head>
 <body><h1>assetgen results</h1>{sections}</body></html>"""
 
@@ -44,14 +46,19 @@ def _section(manifest: dict, bucket: Path, out_dir: Path) -> str:
     model = manifest["model"]
     title, view = _view(manifest["kind"])
     body = view(manifest, lambda key: _src(bucket, key, out_dir))
-    failed = "".join(f'<p class="failed">item {f["index"]}: {escape(f["error_code"] or "")} '
-                     f'{escape(f["error_message"] or "")}</p>' for f in manifest["failed_items"])
-    manifest_href = _src(bucket, f'jobs/{manifest["job_id"]}/manifest.json', out_dir)
-    return (f'<section><h2>{escape(title(manifest))} - {escape(manifest["status"])}</h2>'
-            f'<div class="meta">{escape(manifest["kind"])} job {escape(manifest["job_id"])} | '
-            f'{len(manifest["assets"])} '
-            f'objects | model {escape(model["name"])}@{escape(model["version"])} | '
-            f'<a href="{manifest_href}">manifest.json</a></div>{body}{failed}</section>')
+    failed = "".join(
+        f'<p class="failed">item {f["index"]}: {escape(f["error_code"] or "")} '
+        f"{escape(f['error_message'] or '')}</p>"
+        for f in manifest["failed_items"]
+    )
+    manifest_href = _src(bucket, f"jobs/{manifest['job_id']}/manifest.json", out_dir)
+    return (
+        f"<section><h2>{escape(title(manifest))} - {escape(manifest['status'])}</h2>"
+        f'<div class="meta">{escape(manifest["kind"])} job {escape(manifest["job_id"])} | '
+        f"{len(manifest['assets'])} "
+        f"objects | model {escape(model['name'])}@{escape(model['version'])} | "
+        f'<a href="{manifest_href}">manifest.json</a></div>{body}{failed}</section>'
+    )
 
 
 def write_contact_sheet(bucket: Path, job_ids: list[str], out_dir: Path) -> Path:
@@ -62,8 +69,10 @@ def write_contact_sheet(bucket: Path, job_ids: list[str], out_dir: Path) -> Path
         if path.exists():
             sections.append(_section(json.loads(path.read_text()), bucket, out_dir))
         else:
-            sections.append(f"<section><h2>job {escape(job_id)}</h2>"
-                            "<p class=failed>no manifest: not finished</p></section>")
+            sections.append(
+                f"<section><h2>job {escape(job_id)}</h2>"
+                "<p class=failed>no manifest: not finished</p></section>"
+            )
     index = out_dir / "index.html"
     index.write_text(PAGE.format(sections="".join(sections)))
     return index

@@ -2,6 +2,7 @@
 
 Every command module uses it (``click.pass_obj`` / ``pass_app``); it imports no command module.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,12 @@ from tqdm import tqdm
 
 from jobs import service
 from jobs.broker.celery import create_celery, create_publisher
-from jobs.db.engine import (DatabaseNotMigrated, check_migrated, create_db_engine,
-                            create_session_factory)
+from jobs.db.engine import (
+    DatabaseNotMigrated,
+    check_migrated,
+    create_db_engine,
+    create_session_factory,
+)
 from jobs.db.tables import TERMINAL_JOB, Job, JobStatus
 from jobs.outbox import relay
 from jobs.settings import Settings, load_settings
@@ -38,8 +43,9 @@ class AppContext:
                 self._settings = load_settings()
             except ValidationError as err:
                 first = err.errors()[0]
-                raise click.ClickException(f"ASSETGEN_{str(first['loc'][0]).upper()}: "
-                                           f"{first['msg']}") from None
+                raise click.ClickException(
+                    f"ASSETGEN_{str(first['loc'][0]).upper()}: {first['msg']}"
+                ) from None
         return self._settings
 
     def session_factory(self) -> sessionmaker[Session]:
@@ -66,8 +72,9 @@ class AppContext:
         except SpecError as exc:
             raise click.ClickException(f"invalid job spec: {exc}") from None
         except StorageUnavailable as exc:  # a catalogue fill reads the bucket at submit
-            raise click.ClickException(f"storage unavailable, nothing was submitted: "
-                                       f"{exc}") from None
+            raise click.ClickException(
+                f"storage unavailable, nothing was submitted: {exc}"
+            ) from None
         self.relay()
         click.echo(json.dumps(job_summary(job), indent=1) if as_json else job.id)
         if wait:
@@ -98,13 +105,19 @@ pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
 def job_summary(job: Job, images: int | None = None) -> dict:
-    out = {"id": job.id, "kind": job.kind, "status": job.status, "priority": job.priority,
-           "model": f"{job.model_name}@{job.model_version}",
-           "items": f"{job.done_items}/{job.total_items}",
-           "failed_items": job.failed_items, "images": job.total_images,
-           "created_at": job.created_at.isoformat() if job.created_at else None,
-           "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-           "manifest": job.manifest_key}
+    out = {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "priority": job.priority,
+        "model": f"{job.model_name}@{job.model_version}",
+        "items": f"{job.done_items}/{job.total_items}",
+        "failed_items": job.failed_items,
+        "images": job.total_images,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "manifest": job.manifest_key,
+    }
     if images is not None:
         out["images_done"] = images
     if job.error_code:

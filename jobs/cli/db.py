@@ -1,4 +1,5 @@
 """`assetgen db upgrade`: the database schema (Alembic)."""
+
 from __future__ import annotations
 
 import click

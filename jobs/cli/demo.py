@@ -1,4 +1,5 @@
 """`assetgen demo`: the whole flow on embedded defaults, with a real Celery worker process."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,9 @@ def embedded_env(home: Path) -> dict[str, str]:
 
 def start_worker(home: Path, log_path: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "jobs.cli.main", "worker", "--loglevel", "WARNING"]
-    return subprocess.Popen(cmd, env=embedded_env(home), stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        cmd, env=embedded_env(home), stdout=log_path.open("ab"), stderr=subprocess.STDOUT
+    )
 
 
 def stop_worker(proc: subprocess.Popen) -> None:
@@ -58,29 +61,71 @@ BOOT-5001,Boots,Chelsea,
 HAT-6001,Hats,Bucket hat,
 ../../etc/passwd,Bags,Hostile SKU,
 """
-DEMO_MAPPING = {"Sneakers": "sneaker", "Bags": "bag", "Dresses": "dress", "T-Shirts": "t-shirt", "Boots": "ankle-boot"}
+DEMO_MAPPING = {
+    "Sneakers": "sneaker",
+    "Bags": "bag",
+    "Dresses": "dress",
+    "T-Shirts": "t-shirt",
+    "Boots": "ankle-boot",
+}
 
 
 def demo_specs(home: Path, class_names: tuple[str, ...], count: int) -> list[dict]:
-    """One job of each kind: an ad creative in every format, a catalogue fill, and plain generation."""
+    """One job of each kind: an ad creative in every format, a catalogue fill, and plain
+    generation."""
     (home / "catalogue.csv").write_text(DEMO_CATALOGUE)  # what a catalogue manager would hand over
-    ad = {"kind": "ad_creative", "category": "sneaker" if "sneaker" in class_names else class_names[0],
-          "variants": 2, "formats": list(FORMATS), "seed": 7, "file_format": "jpeg",
-          "copy": {"headline": "Step into spring", "subline": "Light sneakers for every day",
-                   "cta": "Shop now", "badge": "-20%"},
-          "brand": {"background": "#F4F1EA", "text": "#1A1A1A", "accent": "#B63A0F", "accent_text": "#FFFFFF"}}
-    catalogue = {"kind": "catalogue_fill", "rows": parse_catalogue(DEMO_CATALOGUE), "mapping": DEMO_MAPPING,
-                 "size": 400, "format": "jpeg"}
-    plain = [{"category": c, "count": count, "images_per_item": 4, "seed": i} for i, c in enumerate(class_names)]
+    ad = {
+        "kind": "ad_creative",
+        "category": "sneaker" if "sneaker" in class_names else class_names[0],
+        "variants": 2,
+        "formats": list(FORMATS),
+        "seed": 7,
+        "file_format": "jpeg",
+        "copy": {
+            "headline": "Step into spring",
+            "subline": "Light sneakers for every day",
+            "cta": "Shop now",
+            "badge": "-20%",
+        },
+        "brand": {
+            "background": "#F4F1EA",
+            "text": "#1A1A1A",
+            "accent": "#B63A0F",
+            "accent_text": "#FFFFFF",
+        },
+    }
+    catalogue = {
+        "kind": "catalogue_fill",
+        "rows": parse_catalogue(DEMO_CATALOGUE),
+        "mapping": DEMO_MAPPING,
+        "size": 400,
+        "format": "jpeg",
+    }
+    plain = [
+        {"category": c, "count": count, "images_per_item": 4, "seed": i}
+        for i, c in enumerate(class_names)
+    ]
     return [ad, catalogue, *plain]
 
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("assetgen-demo"),
-              show_default=True, help="Folder for the database, broker, bucket and index.html.")
-@click.option("--count", type=click.IntRange(1, 1000), default=DEMO_CATEGORIES_PER_JOB, show_default=True,
-              help="Images per category of the plain generation jobs.")
-@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for the jobs.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("assetgen-demo"),
+    show_default=True,
+    help="Folder for the database, broker, bucket and index.html.",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 1000),
+    default=DEMO_CATEGORIES_PER_JOB,
+    show_default=True,
+    help="Images per category of the plain generation jobs.",
+)
+@click.option(
+    "--timeout", type=float, default=600, show_default=True, help="Seconds to wait for the jobs."
+)
 def demo(out: Path, count: int, timeout: float):
     """Run the whole flow on embedded defaults (no servers needed).
 
@@ -91,19 +136,27 @@ def demo(out: Path, count: int, timeout: float):
     results, their manifests and a browsable index.html.
     """
     home = out.resolve()
-    settings = load_settings(home=home, database_url=None, broker_url=None, storage_url=None,
-                             s3_endpoint_url=None)
+    settings = load_settings(
+        home=home, database_url=None, broker_url=None, storage_url=None, s3_endpoint_url=None
+    )
     upgrade(settings)
     app = AppContext(settings)
     sf = app.session_factory()
     model = resolve_model(settings, "default")
-    click.echo(f"model: default@{model.version} ({len(model.class_names)} classes, {model.image_size} px)")
+    click.echo(
+        f"model: default@{model.version} ({len(model.class_names)} classes, {model.image_size} px)"
+    )
     started = time.monotonic()
-    jobs = [service.submit(sf, settings, spec) for spec in demo_specs(home, tuple(model.class_names), count)]
+    jobs = [
+        service.submit(sf, settings, spec)
+        for spec in demo_specs(home, tuple(model.class_names), count)
+    ]
     app.relay()
     job_ids = [j.id for j in jobs]
-    click.echo(f"submitted {len(jobs)} jobs (1 ad creative, 1 catalogue fill, {len(jobs) - 2} generate; "
-               f"{sum(j.total_images for j in jobs)} objects); starting a worker")
+    click.echo(
+        f"submitted {len(jobs)} jobs (1 ad creative, 1 catalogue fill, {len(jobs) - 2} generate; "
+        f"{sum(j.total_images for j in jobs)} objects); starting a worker"
+    )
     log_path = home / "worker.log"
     proc = start_worker(home, log_path)
     try:
@@ -113,9 +166,13 @@ def demo(out: Path, count: int, timeout: float):
     elapsed = time.monotonic() - started
     bucket = Path(settings.bucket_url())
     index = write_contact_sheet(bucket, job_ids, home)
-    click.echo(f"\n{states.count('succeeded')}/{len(job_ids)} jobs succeeded, "
-               f"{sum(j.total_images for j in jobs)} objects in {elapsed:.1f}s")
-    click.echo(f"contact sheet: {index}\nbucket:        {bucket}\ndatabase:      {settings.db_url()}\n"
-               f"worker log:    {log_path}")
+    click.echo(
+        f"\n{states.count('succeeded')}/{len(job_ids)} jobs succeeded, "
+        f"{sum(j.total_images for j in jobs)} objects in {elapsed:.1f}s"
+    )
+    click.echo(
+        f"contact sheet: {index}\nbucket:        {bucket}\ndatabase:      {settings.db_url()}\n"
+        f"worker log:    {log_path}"
+    )
     if exit_code(states):
         raise SystemExit(exit_code(states))

@@ -1,4 +1,5 @@
 """`assetgen jobs list|show|cancel|retry|wait`."""
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,11 @@ def jobs_list(app: AppContext, status, kind, limit, as_json):
         click.echo(json.dumps([job_summary(j) for j in rows], indent=1))
         return
     for j in rows:
-        click.echo(f"{j.id}  {j.status:<16} {j.kind:<10} {j.done_items:>4}/{j.total_items:<4} "
-                   "items  "
-                   f"{j.total_images:>6} images  {j.created_at:%Y-%m-%d %H:%M:%S}")
+        click.echo(
+            f"{j.id}  {j.status:<16} {j.kind:<10} {j.done_items:>4}/{j.total_items:<4} "
+            "items  "
+            f"{j.total_images:>6} images  {j.created_at:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 @jobs.command("show")
@@ -52,8 +55,11 @@ def jobs_show(app: AppContext, job_id):
     report = kind.report(sf, job)  # catalogue fill: rows read / skipped / generated / rejected
     if report is not None:
         out[kind.report_key] = report
-    out["failed"] = [{"item": i.index, "code": i.error_code, "message": i.error_message}
-                     for i in service.failed_items(sf, job_id)]
+    out.update(kind.show(sf, job))  # catalogue fill: every row skipped or rejected, with its line
+    out["failed"] = [
+        {"item": i.index, "code": i.error_code, "message": i.error_message}
+        for i in service.failed_items(sf, job_id)
+    ]
     click.echo(json.dumps(out, indent=1))
 
 
@@ -71,9 +77,12 @@ def jobs_cancel(app: AppContext, job_id):
 
 @jobs.command("retry")
 @click.argument("job_id")
-@click.option("--failed-only", is_flag=True, required=True,
-              help="Run only the failed items again (required: succeeded items and their "
-                   "objects stay).")
+@click.option(
+    "--failed-only",
+    is_flag=True,
+    required=True,
+    help="Run only the failed items again (required: succeeded items and their objects stay).",
+)
 @pass_app
 def jobs_retry(app: AppContext, job_id, failed_only):
     """Run a failed or partially_failed job's failed items again."""

@@ -3,6 +3,7 @@
 ``jobs.cli.context`` holds what the commands share; nothing imports this module back
 (`python -m jobs.cli.main` runs it, as the demo's workers do).
 """
+
 from __future__ import annotations
 
 import click

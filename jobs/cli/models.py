@@ -1,4 +1,6 @@
-"""`assetgen models publish|list|show`: generators published to the bucket under models/<name>/<version>/."""
+"""`assetgen models publish|list|show`: generators published to the bucket under
+models/<name>/<version>/."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +11,13 @@ import click
 from gan.checkpoint import CheckpointError
 from gan.cli import classifier_command
 from jobs.cli.context import AppContext
-from jobs.model_registry import (fetch_published, publish, published_meta, published_versions,
-                                 resolve_model)
+from jobs.model_registry import (
+    fetch_published,
+    publish,
+    published_meta,
+    published_versions,
+    resolve_model,
+)
 from jobs.specs import SpecError
 from jobs.storage import Store, create_store
 
@@ -20,7 +27,8 @@ def _store(app: AppContext) -> Store:
 
 
 def published_resolver(app: AppContext):
-    """For `generate` / `evaluate` / `bench gan`: a published name[@version] -> a verified local folder."""
+    """For `generate` / `evaluate` / `bench gan`: a published name[@version] -> a verified local
+    folder."""
 
     def resolve(ref: str) -> Path:
         try:
@@ -72,15 +80,24 @@ def models_list(app, as_json: bool):
     for name, versions in found.items():
         for m in versions:
             s = _summary(m)
-            click.echo(f"{name}@{s['version']:<10} {s['image_size']}px x{s['channels']} {s['classes']:>3} classes  "
-                       f"{s['published_at'][:19]}  {json.dumps(s['metrics'])[:80]}")
+            click.echo(
+                f"{name}@{s['version']:<10} {s['image_size']}px x{s['channels']} "
+                f"{s['classes']:>3} classes  "
+                f"{s['published_at'][:19]}  {json.dumps(s['metrics'])[:80]}"
+            )
 
 
 def _summary(meta: dict) -> dict:
     metrics = meta.get("metrics") or {}
-    return {"version": meta["version"], "sha256": meta["sha256"], "image_size": meta["image_size"],
-            "channels": meta["channels"], "classes": len(meta["class_names"]), "published_at": meta["published_at"],
-            "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}}
+    return {
+        "version": meta["version"],
+        "sha256": meta["sha256"],
+        "image_size": meta["image_size"],
+        "channels": meta["channels"],
+        "classes": len(meta["class_names"]),
+        "published_at": meta["published_at"],
+        "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))},
+    }
 
 
 @models.command("show")
@@ -90,7 +107,9 @@ def models_show(app, ref: str):
     """The full metadata of NAME or NAME@VERSION (the latest version by default)."""
     name, _, version = ref.partition("@")
     try:
-        click.echo(json.dumps(published_meta(_store(app), name, version or None), indent=1, sort_keys=True))
+        click.echo(
+            json.dumps(published_meta(_store(app), name, version or None), indent=1, sort_keys=True)
+        )
     except SpecError as exc:
         raise click.ClickException(exc.message) from None
 

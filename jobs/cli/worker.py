@@ -1,4 +1,5 @@
 """`assetgen worker`: a Celery worker running the generation pipeline."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,18 @@ from worker.sweeper import run_sweeper
 
 
 @click.command()
-@click.option("--concurrency", type=click.IntRange(1, 64), help="Worker processes [ASSETGEN_WORKER_CONCURRENCY].")
-@click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True,
-              help="prefork: a child process per slot (a killed child's task is redelivered).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    help="Worker processes [ASSETGEN_WORKER_CONCURRENCY].",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "solo", "threads"]),
+    default="prefork",
+    show_default=True,
+    help="prefork: a child process per slot (a killed child's task is redelivered).",
+)
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.option("--name", help="Worker node name (default: assetgen-<pid>@<host>).")
 @click.pass_obj
@@ -30,16 +40,24 @@ def worker(app: AppContext, concurrency, pool, loglevel, name):
     if sent:
         click.echo(f"published {sent} pending outbox message(s)", err=True)
     celery = create_worker_app(settings)
-    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}",
-            f"--concurrency={concurrency or settings.worker_concurrency}",
-            f"--hostname={name or f'assetgen-{os.getpid()}@%h'}", f"--queues={','.join(worker_queues(settings))}",
-            "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        f"--loglevel={loglevel}",
+        f"--pool={pool}",
+        f"--concurrency={concurrency or settings.worker_concurrency}",
+        f"--hostname={name or f'assetgen-{os.getpid()}@%h'}",
+        f"--queues={','.join(worker_queues(settings))}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     celery.worker_main(argv)
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron or tests).")
-@click.option("--interval", type=float, help="Seconds between passes [ASSETGEN_SWEEP_INTERVAL_SECONDS].")
+@click.option(
+    "--interval", type=float, help="Seconds between passes [ASSETGEN_SWEEP_INTERVAL_SECONDS]."
+)
 @click.pass_obj
 def sweeper(app: AppContext, once: bool, interval: float | None):
     """Recover work that a lost message or a dead worker left behind.
@@ -49,5 +67,9 @@ def sweeper(app: AppContext, once: bool, interval: float | None):
     died, and publishes the outbox. Only one sweeper is active at a time.
     """
     app.session_factory()  # refuses an un-migrated database
-    run_sweeper(app.settings, interval or app.settings.sweep_interval_seconds, once,
-                echo=lambda line: click.echo(line, err=True))
+    run_sweeper(
+        app.settings,
+        interval or app.settings.sweep_interval_seconds,
+        once,
+        echo=lambda line: click.echo(line, err=True),
+    )

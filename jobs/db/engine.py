@@ -1,4 +1,5 @@
 """Engine and session factories, and the check that the schema is migrated."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,21 +18,27 @@ class DatabaseNotMigrated(RuntimeError):
 
 
 class DatabaseAway(RuntimeError):
-    """The database dropped a connection mid-write (a restart, or a transaction it ended): nothing was
-    recorded, so the work can simply be retried."""
+    """The database dropped a connection mid-write (a restart, or a transaction it ended): nothing
+    was recorded, so the work can simply be retried."""
 
 
 def create_db_engine(settings: Settings) -> Engine:
     url = settings.db_url()
     if url.startswith("sqlite"):
-        return use_wal(create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}),
-                       foreign_keys=True)
+        return use_wal(
+            create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}), foreign_keys=True
+        )
     # pre-ping: a connection that died with a PostgreSQL restart is replaced, not used.
     # A transaction left idle for a whole lease belongs to a frozen or hung process (SIGSTOP, a VM
     # pause): the server ends it, so the row locks it holds cannot hide its items from the sweeper.
     idle_ms = settings.lease_seconds * 1000
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         connect_args={"options": f"-c idle_in_transaction_session_timeout={idle_ms}"})
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"options": f"-c idle_in_transaction_session_timeout={idle_ms}"},
+    )
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

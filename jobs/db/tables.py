@@ -5,11 +5,12 @@ that different workers can run in parallel; every image stored becomes an asset
 row; messages for the broker are written to the outbox in the same transaction
 as the rows they announce.
 """
+
 from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -28,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -44,7 +45,12 @@ class JobStatus(str, enum.Enum):
     cancelled = "cancelled"
 
 
-TERMINAL_JOB = {JobStatus.succeeded, JobStatus.partially_failed, JobStatus.failed, JobStatus.cancelled}
+TERMINAL_JOB = {
+    JobStatus.succeeded,
+    JobStatus.partially_failed,
+    JobStatus.failed,
+    JobStatus.cancelled,
+}
 
 
 class ItemState(str, enum.Enum):
@@ -97,7 +103,9 @@ class WorkItem(Base):
         Index("ix_work_items_state_lease", "state", "lease_until"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(20), default=ItemState.queued.value)
@@ -120,7 +128,9 @@ class Asset(Base):
     __tablename__ = "assets"
     __table_args__ = (UniqueConstraint("key"), Index("ix_assets_job", "job_id"))
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(1024))
@@ -131,7 +141,8 @@ class Asset(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     category: Mapped[str] = mapped_column(String(100))
     content_type: Mapped[str] = mapped_column(String(50))
-    # Kind-specific facts listed in the manifest: an ad's variant and format, a catalogue SKU and score.
+    # Kind-specific facts listed in the manifest: an ad's variant and format, a catalogue SKU and
+    # score.
     attrs: Mapped[dict | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -142,14 +153,16 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_unsent", "sent_at"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     topic: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-# ---------------------------------------------------------------- HTTP API: clients, idempotency, webhooks
+# ------------------------------------------------------ HTTP API: clients, idempotency, webhooks
 
 
 class ApiClient(Base):
@@ -169,12 +182,18 @@ class ApiClient(Base):
 
 
 class IdempotencyKey(Base):
-    """The first response to (client, Idempotency-Key); written in the transaction that creates the job."""
+    """The first response to (client, Idempotency-Key); written in the transaction that creates the
+    job."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("client_id", "key"), Index("ix_idempotency_expires", "expires_at"))
+    __table_args__ = (
+        UniqueConstraint("client_id", "key"),
+        Index("ix_idempotency_expires", "expires_at"),
+    )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     client_id: Mapped[str] = mapped_column(String(36))
     key: Mapped[str] = mapped_column(String(255))
     # sha256 of the canonical JSON of the validated request body.
@@ -187,12 +206,15 @@ class IdempotencyKey(Base):
 
 
 class WebhookDelivery(Base):
-    """One event for one job's callback_url, retried with exponential backoff until delivered or given up."""
+    """One event for one job's callback_url, retried with exponential backoff until delivered or
+    given up."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_due", "state", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     # "<job_id>:<event>": stable across retries and replays, so receivers can deduplicate.
     event_id: Mapped[str] = mapped_column(String(100))
@@ -200,7 +222,9 @@ class WebhookDelivery(Base):
     url: Mapped[str] = mapped_column(Text)
     # The exact JSON body sent on every attempt.
     payload: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    state: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -214,8 +238,12 @@ class WebhookAttempt(Base):
 
     __tablename__ = "webhook_attempts"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
     attempt: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -227,27 +255,39 @@ class WebhookAttempt(Base):
 
 
 class CatalogueSku(Base):
-    """The catalogue state of one (valid) SKU, across jobs: missing | synthetic | real | rejected."""
+    """The catalogue state of one (valid) SKU, across jobs: missing | synthetic | real |
+    rejected."""
 
     __tablename__ = "catalogue_skus"
     __table_args__ = (Index("ix_catalogue_skus_state", "state"),)
 
-    sku: Mapped[str] = mapped_column(String(64), primary_key=True)  # validated by jobs.kinds.catalogue_fill.rows.sku_problem
+    sku: Mapped[str] = mapped_column(
+        String(64), primary_key=True
+    )  # validated by jobs.kinds.catalogue_fill.rows.sku_problem
     state: Mapped[str] = mapped_column(String(12))
-    category: Mapped[str | None] = mapped_column(String(100), default=None)  # as the catalogue writes it (cut)
-    model_class: Mapped[str | None] = mapped_column(String(100), default=None)  # the generator class it maps to
+    category: Mapped[str | None] = mapped_column(
+        String(100), default=None
+    )  # as the catalogue writes it (cut)
+    model_class: Mapped[str | None] = mapped_column(
+        String(100), default=None
+    )  # the generator class it maps to
     title: Mapped[str | None] = mapped_column(String(200), default=None)
     # Why it is rejected, or where its real image is ("row names an image" / the bucket key).
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     # Its synthetic image (kept after a real one arrives unless deleted) and how it was chosen.
     synthetic_key: Mapped[str | None] = mapped_column(String(1024), default=None)
-    score: Mapped[float | None] = mapped_column(Float, default=None)  # quality score of the kept candidate
+    score: Mapped[float | None] = mapped_column(
+        Float, default=None
+    )  # quality score of the kept candidate
     seed: Mapped[int | None] = mapped_column(BigInteger, default=None)
     model_version: Mapped[str | None] = mapped_column(String(100), default=None)
-    # Set when a real image arrived for a SKU that had a synthetic one; synthetic_deleted: its object is gone.
+    # Set when a real image arrived for a SKU that had a synthetic one; synthetic_deleted: its
+    # object is gone.
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
     synthetic_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    job_id: Mapped[str | None] = mapped_column(String(36), default=None)  # the last catalogue job that read it
+    job_id: Mapped[str | None] = mapped_column(
+        String(36), default=None
+    )  # the last catalogue job that read it
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -257,11 +297,21 @@ class CatalogueRowOutcome(Base):
     __tablename__ = "catalogue_rows"
     __table_args__ = (UniqueConstraint("job_id", "row"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     row: Mapped[int] = mapped_column(Integer)  # 1-based position in the catalogue
-    sku: Mapped[str] = mapped_column(String(100))  # printable form, cut: a hostile SKU is shown escaped
+    sku: Mapped[str] = mapped_column(
+        String(100)
+    )  # printable form, cut: a hostile SKU is shown escaped
     # "generate" (generated once its asset is recorded), "skipped" (has an image) or "rejected".
     outcome: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(300), default=None)
-    key: Mapped[str | None] = mapped_column(String(1024), default=None)  # the synthetic key of a "generate" row
+    key: Mapped[str | None] = mapped_column(
+        String(1024), default=None
+    )  # the synthetic key of a "generate" row
+    # The file's own line where the row's record starts (None: rows given in the spec without one)
+    # and the platform's identifier of the unit (Shopify Handle, Magento sku, WooCommerce ID).
+    line: Mapped[int | None] = mapped_column(Integer, default=None)
+    platform_id: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -10,6 +10,7 @@ variant with all its formats, a catalogue SKU). A unit needs one generator sampl
 runner samples the units of many items in shared batches and hands each unit its pixels to render
 into objects.
 """
+
 from __future__ import annotations
 
 import html
@@ -121,8 +122,11 @@ def escape(value: Any) -> str:
 
 def image_grid(manifest: dict, src: Src) -> str:
     """The default view: every asset as a small tile."""
-    return "".join(f'<img class="tile" src="{src(a["key"])}" title="{escape(a["key"])} seed '
-                   f'{a["seed"]}" alt="{escape(a["category"])}">' for a in manifest["assets"])
+    return "".join(
+        f'<img class="tile" src="{src(a["key"])}" title="{escape(a["key"])} seed '
+        f'{a["seed"]}" alt="{escape(a["category"])}">'
+        for a in manifest["assets"]
+    )
 
 
 def category_title(manifest: dict) -> str:
@@ -163,6 +167,8 @@ class JobKind:
     # A summary shown with the job (API, `jobs show` under report_key), or None.
     report: Callable[[sessionmaker[Session], Job], dict | None] = _no_report
     report_key: str = "report"
+    # More sections `assetgen jobs show` prints (catalogue fill: the rows it skipped or rejected).
+    show: Callable[[sessionmaker[Session], Job], dict] = _no_section
     # Kind state kept with newly recorded assets, in the worker's fenced transaction.
     on_recorded: Callable[[Session, Claim, list[dict]], None] = _nothing_to_record
     # The job's section in the contact sheet: its title and its body (manifest, src -> HTML).

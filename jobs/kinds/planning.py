@@ -4,6 +4,7 @@ A plan is computed at submit time, before anything is written: a spec the model 
 unknown category, too many items) is rejected with the field named. Every item's params carry
 ``samples``, the generator samples it needs (coalescing packs items by it).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,9 +33,12 @@ class Plan:
 
 def label_of(model: ResolvedModel, category: str, field_name: str = "category") -> int:
     if category not in model.class_names:
-        raise SpecError(field_name, f"{category!r} is not a class of model "
-                                    f"{model.name}@{model.version} "
-                                    f"(allowed: {', '.join(model.class_names)})")
+        raise SpecError(
+            field_name,
+            f"{category!r} is not a class of model "
+            f"{model.name}@{model.version} "
+            f"(allowed: {', '.join(model.class_names)})",
+        )
     return model.class_names.index(category)
 
 
@@ -52,6 +56,8 @@ def plan_job(kind: JobKind, spec: Any, model: ResolvedModel, settings: Settings)
     if len(plan.items) > settings.max_items_per_job:
         field_name = kind.per_item_field or "spec"
         hint = f": raise {kind.per_item_field}" if kind.per_item_field else ""
-        raise SpecError(field_name, f"{len(plan.items)} work items is over the limit of "
-                                    f"{settings.max_items_per_job}{hint}")
+        raise SpecError(
+            field_name,
+            f"{len(plan.items)} work items is over the limit of {settings.max_items_per_job}{hint}",
+        )
     return plan

@@ -4,6 +4,7 @@ The spec union (``parse_spec``, ``spec_type``), the planners, the worker's rende
 (``create_kinds``), the manifest sections, the API's ``?kind=`` values, the contact sheet and the
 CLI's ``submit`` subcommands all read this registry. To add a kind, see docs/kinds.md.
 """
+
 from __future__ import annotations
 
 import functools
@@ -77,8 +78,9 @@ def parse_spec(data: dict | str | bytes) -> Any:
 # ---------------------------------------------------------------- the worker's renderers
 
 
-def create_kinds(store: Store | None = None,
-                 fetch: Callable[[str], Path] | None = None) -> dict[str, Kind]:
+def create_kinds(
+    store: Store | None = None, fetch: Callable[[str], Path] | None = None
+) -> dict[str, Kind]:
     """Every registered kind's renderer, built once per worker process. ``store``: the bucket (ad
     creatives read brand logos from it); ``fetch(uri) -> folder``: a published model's local
     copy."""

@@ -1,4 +1,5 @@
 """Colours: "#RRGGBB" parsing and WCAG 2.x contrast."""
+
 from __future__ import annotations
 
 import re

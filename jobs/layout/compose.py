@@ -1,4 +1,5 @@
 """Lay out a creative (pure geometry, also the submit-time fit check) and draw it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ class Brand:
 
 
 def contrast_pairs() -> list[tuple[str, str]]:
-    """(letters, what they sit on) brand colour names of every text style, e.g. ("text", "background")."""
+    """(letters, what they sit on) brand colour names of every text style, e.g. ("text",
+    "background")."""
     return sorted({(style.ink, style.fill or "background") for style in TEXT_STYLES.values()})
 
 
@@ -35,7 +37,9 @@ def contrast_pairs() -> list[tuple[str, str]]:
 class PlacedText:
     element: str
     fitted: Fitted
-    origins: tuple[tuple[int, int], ...]  # per line: where it is drawn (anchor "la": left, ascender)
+    origins: tuple[
+        tuple[int, int], ...
+    ]  # per line: where it is drawn (anchor "la": left, ascender)
     ink: Box  # the box the letters occupy
     pill: Box | None  # the button or badge drawn behind the letters
 
@@ -59,17 +63,26 @@ def _place_text(fmt: Format, element: str, text: str, slot: Slot) -> PlacedText:
     max_px = round(slot.max_size * min(fmt.safe.w, fmt.safe.h))
     fitted = fit(text, style.font, box.w, box.h, fmt.min_text_px, max_px, style.pad)
     if fitted is None:
-        raise LayoutError(element, f"does not fit the format {fmt.name} ({fmt.width}x{fmt.height}) at its "
-                                   f"minimum legible size of {fmt.min_text_px} px (a {box.w}x{box.h} px box): "
-                                   f"shorten it or leave this format out")
+        raise LayoutError(
+            element,
+            f"does not fit the format {fmt.name} ({fmt.width}x{fmt.height}) at its "
+            f"minimum legible size of {fmt.min_text_px} px (a {box.w}x{box.h} px box): "
+            f"shorten it or leave this format out",
+        )
     pad_x, pad_y = round(style.pad[0] * fitted.size), round(style.pad[1] * fitted.size)
     outer_w, outer_h = fitted.width + 2 * pad_x, fitted.height + 2 * pad_y
     left = box.x if slot.align == "left" else box.x + (box.w - outer_w) // 2
-    top = box.y + {"top": 0, "center": (box.h - outer_h) // 2, "bottom": box.h - outer_h}[slot.valign]
+    top = (
+        box.y + {"top": 0, "center": (box.h - outer_h) // 2, "bottom": box.h - outer_h}[slot.valign]
+    )
     ink = Box(left + pad_x, top + pad_y, fitted.width, fitted.height)
     origins = tuple(
-        (ink.x - lx + (0 if slot.align == "left" else (fitted.width - w) // 2), ink.y + i * fitted.line_height)
-        for i, (w, lx) in enumerate(zip(fitted.widths, fitted.lefts)))
+        (
+            ink.x - lx + (0 if slot.align == "left" else (fitted.width - w) // 2),
+            ink.y + i * fitted.line_height,
+        )
+        for i, (w, lx) in enumerate(zip(fitted.widths, fitted.lefts))
+    )
     pill = Box(left, top, outer_w, outer_h) if style.fill else None
     return PlacedText(element, fitted, origins, ink, pill)
 
@@ -81,15 +94,21 @@ def layout(fmt: Format, copy: dict[str, str | None], logo: bool = False) -> Layo
     Elements the format's template has no slot for are not shown.
     """
     slots = TEMPLATES[fmt.template]
-    texts = tuple(_place_text(fmt, element, text, slots[element])
-                  for element, text in copy.items() if text and element in slots)
+    texts = tuple(
+        _place_text(fmt, element, text, slots[element])
+        for element, text in copy.items()
+        if text and element in slots
+    )
     wanted = {"product": True, "logo": logo}
     images = {e: slot_box(fmt, slots[e]) for e in IMAGE_ELEMENTS if wanted[e] and e in slots}
     return Layout(fmt, images, texts)
 
 
-def render(lay: Layout, pixels: np.ndarray, brand: Brand, logo: Image.Image | None = None) -> Image.Image:
-    """The creative: the brand background, the product (uint8 HWC sample), the logo (RGBA), the copy."""
+def render(
+    lay: Layout, pixels: np.ndarray, brand: Brand, logo: Image.Image | None = None
+) -> Image.Image:
+    """The creative: the brand background, the product (uint8 HWC sample), the logo (RGBA), the
+    copy."""
     fmt = lay.format
     canvas = Image.new("RGB", (fmt.width, fmt.height), brand.background)
     place(canvas, pixels, lay.images["product"], brand.text, brand.background)
@@ -100,8 +119,11 @@ def render(lay: Layout, pixels: np.ndarray, brand: Brand, logo: Image.Image | No
         style = TEXT_STYLES[t.element]
         if t.pill is not None:
             p = t.pill
-            draw.rounded_rectangle((p.x, p.y, p.right - 1, p.bottom - 1), radius=min(p.h // 2, t.fitted.size),
-                                   fill=getattr(brand, style.fill))
+            draw.rounded_rectangle(
+                (p.x, p.y, p.right - 1, p.bottom - 1),
+                radius=min(p.h // 2, t.fitted.size),
+                fill=getattr(brand, style.fill),
+            )
         f = font(t.fitted.face, t.fitted.size)
         for line, origin in zip(t.fitted.lines, t.origins):
             draw.text(origin, line, font=f, fill=getattr(brand, style.ink), anchor="la")
@@ -110,6 +132,8 @@ def render(lay: Layout, pixels: np.ndarray, brand: Brand, logo: Image.Image | No
 
 def check_contrast(brand: Brand) -> list[tuple[str, str, float]]:
     """(letters, background, measured ratio) for each text colour pair under WCAG AA."""
-    pairs = [(ink, under, contrast_ratio(getattr(brand, ink), getattr(brand, under)))
-             for ink, under in contrast_pairs()]
+    pairs = [
+        (ink, under, contrast_ratio(getattr(brand, ink), getattr(brand, under)))
+        for ink, under in contrast_pairs()
+    ]
     return [p for p in pairs if p[2] < WCAG_AA]

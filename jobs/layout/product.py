@@ -4,6 +4,7 @@ The generator draws a product on a plain background (Fashion-MNIST: light produc
 background colour is the median of the sample's border; a pixel's opacity grows with its difference
 from it, so the product sits on the layout's own background instead of a pasted square.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,9 +14,13 @@ from gan.imaging import border_median
 from jobs.layout.colour import RGB
 from jobs.layout.formats import Box
 
-ALPHA_LOW, ALPHA_HIGH = 24.0, 56.0  # difference to the background (0-255): transparent below, opaque above
-# One-channel samples carry shape and shading only: they are toned from the brand's text colour (where
-# the product differs most from its background) towards the layout background, at most this far.
+ALPHA_LOW, ALPHA_HIGH = (
+    24.0,
+    56.0,
+)  # difference to the background (0-255): transparent below, opaque above
+# One-channel samples carry shape and shading only: they are toned from the brand's text colour
+# (where the product differs most from its background) towards the layout background, at most this
+# far.
 TONE_SPAN = 0.6
 RESAMPLE = Image.Resampling.LANCZOS
 
@@ -44,7 +49,8 @@ def _fit_size(w: int, h: int, box: Box) -> tuple[int, int]:
 
 
 def _difference_image(image: Image.Image, bg: np.ndarray) -> Image.Image:
-    """L image: per pixel, the largest channel difference to the background colour (Pillow's C loops)."""
+    """L image: per pixel, the largest channel difference to the background colour (Pillow's C
+    loops)."""
     colour = tuple(int(round(c)) for c in bg)
     plain = Image.new(image.mode, image.size, colour if len(colour) > 1 else colour[0])
     diff = ImageChops.difference(image, plain)
@@ -57,8 +63,11 @@ def _difference_image(image: Image.Image, bg: np.ndarray) -> Image.Image:
 _ALPHA_LUT = [round(255 * float(a)) for a in _alpha(np.arange(256, dtype=np.float32))]
 
 
-def cutout(pixels: np.ndarray, box: Box, ink: RGB, paper: RGB) -> tuple[Image.Image, Image.Image] | None:
-    """pixels: uint8 (H, W, C) -> (RGB image, L alpha) scaled to fit box, or None if it shows no product."""
+def cutout(
+    pixels: np.ndarray, box: Box, ink: RGB, paper: RGB
+) -> tuple[Image.Image, Image.Image] | None:
+    """pixels: uint8 (H, W, C) -> (RGB image, L alpha) scaled to fit box, or None if it shows no
+    product."""
     bg = border_median(pixels)
     crop = _crop(pixels, bg)
     if crop is None:
@@ -67,7 +76,9 @@ def cutout(pixels: np.ndarray, box: Box, ink: RGB, paper: RGB) -> tuple[Image.Im
     up = Image.fromarray(crop[..., 0] if crop.shape[-1] == 1 else crop).resize(size, RESAMPLE)
     diff = _difference_image(up, bg)
     alpha = diff.point(_ALPHA_LUT)
-    if up.mode == "L":  # strength 0..1 (scaled to the largest difference) -> from the toned paper to the ink
+    if (
+        up.mode == "L"
+    ):  # strength 0..1 (scaled to the largest difference) -> from the toned paper to the ink
         peak = max(diff.getextrema()[1], 1)
         strength = diff.point([min(255, round(255 * v / peak)) for v in range(256)])
         faded = tuple(round(i * (1 - TONE_SPAN) + p * TONE_SPAN) for i, p in zip(ink, paper))

@@ -3,6 +3,7 @@
 A template maps element names to slots. An element a template has no slot for is not shown in its
 formats (the leaderboard has no room for a subline). Text styles (font, colours) are data too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,14 +20,17 @@ class Slot:
     # min_text_px is the smallest). The copy gets the largest size between the two that fits.
     max_size: float = 0.0
     align: str = "center"  # text: "left" or "center" within the slot; images are centred
-    valign: str = "center"  # text: "top", "center" or "bottom" within the slot (a headline sits on its subline)
+    # text: "top", "center" or "bottom" within the slot (a headline sits on its subline)
+    valign: str = "center"
 
 
 @dataclass(frozen=True)
 class TextStyle:
     font: str  # a face of the shipped font (fonts.FACES)
     ink: str  # brand colour of the letters: "text" or "accent_text"
-    fill: str | None = None  # brand colour of a pill drawn behind the text (a button, a badge), or None
+    fill: str | None = (
+        None  # brand colour of a pill drawn behind the text (a button, a badge), or None
+    )
     pad: tuple[float, float] = (0.0, 0.0)  # pill padding (horizontal, vertical) in ems
 
 

@@ -1,8 +1,9 @@
 """The shipped font and text fitting: greedy word wrap, and the largest size that fits a box.
 
-The font is Lato (SIL Open Font License 1.1) from the PyPI package ``font-lato``, loaded by path from
-the package: a creative never depends on the fonts a machine happens to have.
+The font is Lato (SIL Open Font License 1.1) from the PyPI package ``font-lato``, loaded by path
+from the package: a creative never depends on the fonts a machine happens to have.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 FONT_PACKAGE = "font_lato"
 FACES = {"regular": "Lato-Regular.ttf", "bold": "Lato-Bold.ttf", "black": "Lato-Black.ttf"}
-_ABSENT = "\U0010FFFD"  # a private-use code point no font maps: renders as the font's .notdef box
+_ABSENT = "\U0010fffd"  # a private-use code point no font maps: renders as the font's .notdef box
 
 
 class FontMissing(RuntimeError):
@@ -28,8 +29,10 @@ def font_path(face: str) -> Path:
     except ModuleNotFoundError:
         path = None
     if path is None or not path.is_file():
-        raise FontMissing(f"font file {FACES[face]} of the package {FONT_PACKAGE!r} is missing: "
-                          f"`pip install font-lato` (a dependency of assetgen)")
+        raise FontMissing(
+            f"font file {FACES[face]} of the package {FONT_PACKAGE!r} is missing: "
+            f"`pip install font-lato` (a dependency of assetgen)"
+        )
     return path
 
 
@@ -103,9 +106,11 @@ def wrap(text: str, f: ImageFont.FreeTypeFont, width: int) -> list[str] | None:
     return lines + [current]
 
 
-def fit_at(text: str, face: str, size: int, width: int, height: int,
-           pad: tuple[float, float] = (0, 0)) -> Fitted | None:
-    """Text wrapped at size into a box, less pad (horizontal, vertical, in ems) on each side; or None."""
+def fit_at(
+    text: str, face: str, size: int, width: int, height: int, pad: tuple[float, float] = (0, 0)
+) -> Fitted | None:
+    """Text wrapped at size into a box, less pad (horizontal, vertical, in ems) on each side; or
+    None."""
     f = font(face, size)
     width, height = width - 2 * round(pad[0] * size), height - 2 * round(pad[1] * size)
     lines = wrap(text, f, width)
@@ -113,11 +118,25 @@ def fit_at(text: str, face: str, size: int, width: int, height: int,
     if lines is None or len(lines) * (ascent + descent) > height:
         return None
     inks = [_ink(f, line) for line in lines]
-    return Fitted(face, size, tuple(lines), ascent + descent, tuple(w for _, w in inks), tuple(l for l, _ in inks))
+    return Fitted(
+        face,
+        size,
+        tuple(lines),
+        ascent + descent,
+        tuple(w for _, w in inks),
+        tuple(left for left, _ in inks),
+    )
 
 
-def fit(text: str, face: str, width: int, height: int, min_size: int, max_size: int,
-        pad: tuple[float, float] = (0, 0)) -> Fitted | None:
+def fit(
+    text: str,
+    face: str,
+    width: int,
+    height: int,
+    min_size: int,
+    max_size: int,
+    pad: tuple[float, float] = (0, 0),
+) -> Fitted | None:
     """The largest size in [min_size, max_size] at which text wraps into the box; None if even
     min_size does not fit (binary search: a smaller size never needs more room)."""
     best = fit_at(text, face, min_size, width, height, pad)

@@ -1,4 +1,5 @@
 """Generators loaded once per worker process, keyed by the checkpoint's sha256."""
+
 from __future__ import annotations
 
 import threading
@@ -20,9 +21,11 @@ class ModelCache:
                 local = self.fetch(uri) if uri.startswith("bucket:") else uri
                 generator, meta = load_generator(local, device=self.device)
                 if meta["sha256"] != sha256:
-                    raise CheckpointError(f"{uri} now holds weights {meta['sha256'][:12]}, the job "
-                                          f"was submitted for {sha256[:12]}: publish models as "
-                                          f"new versions, never in place")
+                    raise CheckpointError(
+                        f"{uri} now holds weights {meta['sha256'][:12]}, the job "
+                        f"was submitted for {sha256[:12]}: publish models as "
+                        f"new versions, never in place"
+                    )
                 if len(self._models) >= self.capacity:
                     self._models.pop(next(iter(self._models)))
                 self._models[sha256] = (generator, meta)

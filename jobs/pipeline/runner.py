@@ -1,4 +1,5 @@
 """The generation pipeline for one work item: claim, sample, encode, store, record, complete."""
+
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,9 @@ import torch
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gan.sampling import sample
 from gan.checkpoint import CheckpointError
 from gan.device import resolve_device
+from gan.sampling import sample
 from jobs import lifecycle
 from jobs.db.engine import DatabaseAway, create_db_engine, create_session_factory
 from jobs.finalise import finalise_jobs
@@ -35,7 +36,9 @@ class Pipeline:
     models: ModelCache
     # Encodes and uploads one batch while the next is generated (threads: Pillow's encoders and
     # network I/O release the GIL).
-    io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="io"))
+    io: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="io")
+    )
     # "bf16": autocast, where the device supports it (resolved by create_pipeline)
     precision: str = "fp32"
     kinds: dict[str, Kind] = field(default_factory=create_kinds)
@@ -47,11 +50,19 @@ class Pipeline:
     def run_item(self, item_id: int) -> str:
         """Run one work item, coalesced with other small queued items of its model; returns its
         outcome."""
-        claim = lifecycle.claim_item(self.sf, item_id, self.worker_name, self.settings.lease_seconds)
+        claim = lifecycle.claim_item(
+            self.sf, item_id, self.worker_name, self.settings.lease_seconds
+        )
         if claim is None:
             return "not-claimable"
-        more = lifecycle.claim_more(self.sf, claim, self.worker_name, self.settings.lease_seconds,
-                                    self.settings.batch_size, self.settings.coalesce_items)
+        more = lifecycle.claim_more(
+            self.sf,
+            claim,
+            self.worker_name,
+            self.settings.lease_seconds,
+            self.settings.batch_size,
+            self.settings.coalesce_items,
+        )
         return self.run_claims([claim, *more])[claim.item_id]
 
     def run_claims(self, claims: list[Claim]) -> dict[int, str]:
@@ -76,7 +87,9 @@ class Pipeline:
             log.exception("work items %s failed", [c.item_id for c in claims])
             for c in claims:
                 if c.item_id not in outcome:
-                    outcome[c.item_id] = self._fail(c, "internal_error", f"{type(exc).__name__}: {exc}")
+                    outcome[c.item_id] = self._fail(
+                        c, "internal_error", f"{type(exc).__name__}: {exc}"
+                    )
         done = [c for c in claims if c.item_id not in outcome]
         fenced, complete = lifecycle.complete_items(self.sf, done)
         outcome.update({c.item_id: "fenced" if c.item_id in fenced else "succeeded" for c in done})
@@ -86,7 +99,9 @@ class Pipeline:
     def _todo(self, claims: list[Claim]) -> list[Unit]:
         """The units of the items that no earlier attempt recorded."""
         stored = lifecycle.stored_keys(self.sf, claims)
-        return [u for c in claims for u in self.kinds[c.spec["kind"]].units(c) if not u.keys <= stored]
+        return [
+            u for c in claims for u in self.kinds[c.spec["kind"]].units(c) if not u.keys <= stored
+        ]
 
     def _generate(self, claims: list[Claim], generator, outcome: dict[int, str]) -> None:
         """Batches of units across items; while batch k+1 is generated, batch k is rendered,
@@ -97,17 +112,24 @@ class Pipeline:
             batch = [u for u in batch if u.claim.item_id not in outcome]
             if not batch:
                 continue
-            pixels = sample(generator, [u.label for u in batch for _ in u.seeds],
-                            [s for u in batch for s in u.seeds],
-                            batch_size=self.settings.batch_size, precision=self.precision).numpy()
+            pixels = sample(
+                generator,
+                [u.label for u in batch for _ in u.seeds],
+                [s for u in batch for s in u.seeds],
+                batch_size=self.settings.batch_size,
+                precision=self.precision,
+            ).numpy()
             if pending:
                 self._record(*pending, outcome)
             live, at = [], 0
             for u in batch:
                 if u.claim.item_id not in outcome:
-                    live.append((u, pixels[at:at + len(u.seeds)]))
+                    live.append((u, pixels[at : at + len(u.seeds)]))
                 at += len(u.seeds)
-            pending = ([u for u, _ in live], [self.io.submit(self._store_unit, u, px) for u, px in live])
+            pending = (
+                [u for u, _ in live],
+                [self.io.submit(self._store_unit, u, px) for u, px in live],
+            )
         if pending:
             self._record(*pending, outcome)
 
@@ -133,9 +155,11 @@ class Pipeline:
             try:
                 assets.setdefault(u.claim.item_id, []).extend(future.result())
             except StorageUnavailable as exc:
-                errors[u.claim.item_id] = ("storage_unavailable",
-                                           f"{exc}; `assetgen jobs retry {u.claim.job_id} "
-                                           f"--failed-only` runs it again once storage is back")
+                errors[u.claim.item_id] = (
+                    "storage_unavailable",
+                    f"{exc}; `assetgen jobs retry {u.claim.job_id} "
+                    f"--failed-only` runs it again once storage is back",
+                )
         for item_id, claim in claims.items():
             if item_id in errors:
                 outcome[item_id] = self._fail(claim, *errors[item_id])
@@ -145,12 +169,23 @@ class Pipeline:
 
     def _store_unit(self, unit: Unit, pixels) -> list[dict]:
         """Render a unit's objects, store each (never overwriting), return their asset rows."""
-        return [self._store_one(out) for out in self.kinds[unit.claim.spec["kind"]].render(unit, pixels)]
+        return [
+            self._store_one(out) for out in self.kinds[unit.claim.spec["kind"]].render(unit, pixels)
+        ]
 
     def _store_one(self, out: Output) -> dict:
         put = self.store.put_new(out.key, out.data, out.content_type, out.metadata)
-        return {"key": out.key, "sha256": put.sha256, "bytes": put.size, "width": out.width, "height": out.height,
-                "seed": out.seed, "category": out.category, "content_type": out.content_type, "attrs": out.attrs}
+        return {
+            "key": out.key,
+            "sha256": put.sha256,
+            "bytes": put.size,
+            "width": out.width,
+            "height": out.height,
+            "seed": out.seed,
+            "category": out.category,
+            "content_type": out.content_type,
+            "attrs": out.attrs,
+        }
 
     def _fail(self, claim: Claim, code: str, message: str) -> str:
         ended = lifecycle.fail_item(self.sf, claim, code, message)
@@ -172,8 +207,14 @@ def create_pipeline(settings: Settings) -> Pipeline:
     store = create_store(settings)
     cache_dir = settings.resolved_home() / "model-cache"
     models = ModelCache(device=device, fetch=lambda uri: fetch_published(store, uri, cache_dir))
-    return Pipeline(settings, create_session_factory(create_db_engine(settings)), store, models,
-                    precision=precision, kinds=create_kinds(store=store, fetch=models.fetch))
+    return Pipeline(
+        settings,
+        create_session_factory(create_db_engine(settings)),
+        store,
+        models,
+        precision=precision,
+        kinds=create_kinds(store=store, fetch=models.fetch),
+    )
 
 
 def resolve_precision(setting: str, device: str) -> str:

@@ -32,5 +32,9 @@ def test_color_is_a_per_image_affine_change():
     x = torch.rand(2, 1, 8, 8)
     y = color(x)
     for i in range(2):
-        a = torch.linalg.lstsq(torch.stack([x[i].flatten(), torch.ones(64)], 1), y[i].flatten()[:, None]).solution
-        assert torch.allclose(torch.stack([x[i].flatten(), torch.ones(64)], 1) @ a, y[i].flatten()[:, None], atol=1e-5)
+        a = torch.linalg.lstsq(
+            torch.stack([x[i].flatten(), torch.ones(64)], 1), y[i].flatten()[:, None]
+        ).solution
+        assert torch.allclose(
+            torch.stack([x[i].flatten(), torch.ones(64)], 1) @ a, y[i].flatten()[:, None], atol=1e-5
+        )

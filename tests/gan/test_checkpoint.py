@@ -4,9 +4,14 @@ import pickle
 import pytest
 import torch
 
-from gan.checkpoint import load_generator
+from gan.checkpoint import (
+    CheckpointError,
+    default_model_path,
+    init_generator_checkpoint,
+    load_generator,
+    sha256_bytes,
+)
 from gan.sampling import sample
-from gan.checkpoint import CheckpointError, init_generator_checkpoint, load_generator, sha256_bytes
 
 CLASSES = ["t-shirt", "sneaker", "bag"]
 
@@ -32,7 +37,10 @@ def test_init_is_seeded(tmp_path):
     a = init_generator_checkpoint(tmp_path / "a", CLASSES, seed=1)
     b = init_generator_checkpoint(tmp_path / "b", CLASSES, seed=1)
     c = init_generator_checkpoint(tmp_path / "c", CLASSES, seed=2)
-    sha = lambda p: json.loads((p / "generator.json").read_text())["sha256"]
+
+    def sha(p):
+        return json.loads((p / "generator.json").read_text())["sha256"]
+
     assert sha(a) == sha(b) != sha(c)
 
 
@@ -64,11 +72,14 @@ def test_torch_save_file_is_refused(tmp_path):
         load_generator(path)
 
 
-@pytest.mark.parametrize("mutate,message", [
-    (lambda m: m.update(format="something/9"), "format"),
-    (lambda m: m.pop("sha256"), "sha256"),
-    (lambda m: m.update(class_names=["a"]), "class_names"),
-])
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda m: m.update(format="something/9"), "format"),
+        (lambda m: m.pop("sha256"), "sha256"),
+        (lambda m: m.update(class_names=["a"]), "class_names"),
+    ],
+)
 def test_bad_metadata_is_refused(ckpt, mutate, message):
     meta = json.loads((ckpt / "generator.json").read_text())
     mutate(meta)
@@ -84,6 +95,6 @@ def test_missing_json_is_refused(ckpt):
 
 
 def test_shipped_default_model_loads_with_ten_classes():
-    g, meta = load_generator(gan.default_model_path())
+    g, meta = load_generator(default_model_path())
     assert len(meta["class_names"]) == 10 and meta["class_names"][7] == "sneaker"
     assert sample(g, [7], [0]).shape == (1, 32, 32, 1)

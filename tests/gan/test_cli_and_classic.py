@@ -12,8 +12,21 @@ from gan.data import load_image_folder
 def test_generate_writes_numbered_pngs_at_native_resolution(tmp_path):
     ckpt = init_generator_checkpoint(tmp_path / "m", ["mug", "shoe"], image_size=64, channels=3)
     out = tmp_path / "out"
-    res = CliRunner().invoke(generate_command, ["--model", str(ckpt), "--category", "shoe", "--count", "3",
-                                                "--seed", "10", "--out", str(out)])
+    res = CliRunner().invoke(
+        generate_command,
+        [
+            "--model",
+            str(ckpt),
+            "--category",
+            "shoe",
+            "--count",
+            "3",
+            "--seed",
+            "10",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in (out / "shoe").iterdir())
     assert files == ["00000.png", "00001.png", "00002.png"]
@@ -24,23 +37,44 @@ def test_generate_writes_numbered_pngs_at_native_resolution(tmp_path):
 def test_generate_is_reproducible_per_seed(tmp_path):
     ckpt = init_generator_checkpoint(tmp_path / "m", ["a"], seed=4)
     for name, seed in (("x", "5"), ("y", "4")):
-        CliRunner().invoke(generate_command, ["--model", str(ckpt), "--category", "a", "--count", "2",
-                                              "--seed", seed, "--out", str(tmp_path / name)])
+        CliRunner().invoke(
+            generate_command,
+            [
+                "--model",
+                str(ckpt),
+                "--category",
+                "a",
+                "--count",
+                "2",
+                "--seed",
+                seed,
+                "--out",
+                str(tmp_path / name),
+            ],
+        )
     assert (tmp_path / "x/a/00000.png").read_bytes() == (tmp_path / "y/a/00001.png").read_bytes()
 
 
 def test_generate_rejects_unknown_category_and_model(tmp_path):
     ckpt = init_generator_checkpoint(tmp_path / "m", ["mug"])
-    res = CliRunner().invoke(generate_command, ["--model", str(ckpt), "--category", "hat", "--out", str(tmp_path)])
+    res = CliRunner().invoke(
+        generate_command, ["--model", str(ckpt), "--category", "hat", "--out", str(tmp_path)]
+    )
     assert res.exit_code != 0 and "allowed: mug" in res.output
-    res = CliRunner().invoke(generate_command, ["--model", str(tmp_path / "nope"), "--category", "mug", "--out", str(tmp_path)])
+    res = CliRunner().invoke(
+        generate_command,
+        ["--model", str(tmp_path / "nope"), "--category", "mug", "--out", str(tmp_path)],
+    )
     assert res.exit_code != 0 and "no such checkpoint" in res.output
 
 
 def test_generate_uses_the_resolver_for_names(tmp_path):
     ckpt = init_generator_checkpoint(tmp_path / "m", ["mug"])
     command = make_generate_command(resolver=lambda name: ckpt if name == "shop@3" else None)
-    res = CliRunner().invoke(command, ["--model", "shop@3", "--category", "mug", "--count", "1", "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        command,
+        ["--model", "shop@3", "--category", "mug", "--count", "1", "--out", str(tmp_path / "o")],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "o/mug/00000.png").is_file()
 

@@ -19,7 +19,11 @@ def test_fit_square_keeps_aspect_on_the_photos_own_background():
     img.paste(Image.new("RGB", (20, 20), (255, 0, 0)), (30, 10))
     out = np.asarray(fit_square(img, 32, 3))
     assert out.shape == (32, 32, 3)
-    assert tuple(out[0, 0]) == (10, 200, 10) and tuple(out[31, 31]) == (10, 200, 10)  # padding = border colour
+    assert tuple(out[0, 0]) == (10, 200, 10) and tuple(out[31, 31]) == (
+        10,
+        200,
+        10,
+    )  # padding = border colour
     red = (out[:, :, 0] > 200) & (out[:, :, 1] < 60)
     rows, cols = np.nonzero(red)
     height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
@@ -35,7 +39,9 @@ def test_transparent_png_is_composited_on_white():
 
 def test_catalogue_csv(tiny_folder):
     csv = tiny_folder / "catalogue.csv"
-    csv.write_text("sku,category,image\nA1,mug,mug/0.png\nA2,shoe,shoe/5.jpg\nA3,shoe,\nA4,mug,mug/missing.png\n")
+    csv.write_text(
+        "sku,category,image\nA1,mug,mug/0.png\nA2,shoe,shoe/5.jpg\nA3,shoe,\nA4,mug,mug/missing.png\n"
+    )
     data = load_catalogue_csv(csv, image_size=32, channels=1)
     assert data.class_names == ["mug", "shoe"] and data.images.shape == (2, 1, 32, 32)
     assert data.skipped[0][0].endswith("missing.png")
@@ -50,9 +56,13 @@ def test_catalogue_csv_without_required_columns(tmp_path):
 def test_fashion_mnist_is_padded_to_32_px():
     train = load_source("fashion-mnist")
     assert train.images.shape == (60000, 1, 32, 32) and len(train.class_names) == 10
-    assert train.images[:, :, :2].max() == 0 and train.images[:, :, :, -2:].max() == 0  # the 2 px padding
+    assert (
+        train.images[:, :, :2].max() == 0 and train.images[:, :, :, -2:].max() == 0
+    )  # the 2 px padding
     fp = train.fingerprint()
-    assert fp["num_images"] == 60000 and fp["per_class"]["sneaker"] == 6000 and len(fp["sha256"]) == 64
+    assert (
+        fp["num_images"] == 60000 and fp["per_class"]["sneaker"] == 6000 and len(fp["sha256"]) == 64
+    )
 
 
 def test_unknown_source_is_a_clear_error(tmp_path):
@@ -70,7 +80,10 @@ def test_fashion_mnist_folder_with_plain_or_gzipped_idx(tmp_path, compressed):
     import gzip
 
     images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
-    for stem, arr in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", np.array([9, 0, 7]))):
+    for stem, arr in (
+        ("train-images-idx3-ubyte", images),
+        ("train-labels-idx1-ubyte", np.array([9, 0, 7])),
+    ):
         _write_idx(tmp_path / stem, arr)
         if compressed:
             (tmp_path / (stem + ".gz")).write_bytes(gzip.compress((tmp_path / stem).read_bytes()))

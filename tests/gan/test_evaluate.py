@@ -25,7 +25,9 @@ class RealImages(nn.Module):
 
     def forward(self, z, y):
         pick = (z[:, 0].abs() * 1e6).long()
-        imgs = [self.by_class[k][i % len(self.by_class[k])] for k, i in zip(y.tolist(), pick.tolist())]
+        imgs = [
+            self.by_class[k][i % len(self.by_class[k])] for k, i in zip(y.tolist(), pick.tolist())
+        ]
         return torch.stack(imgs).float() / 127.5 - 1.0
 
 
@@ -43,7 +45,14 @@ def split():
 
 def test_real_test_images_score_near_the_classifier_accuracy(split, cache):
     meta = {"class_names": split[0].class_names, "image_size": 32, "channels": 1}
-    result = evaluate(RealImages(split[1]), meta, per_class=100, cache_dir=cache, classifier_cfg=QUICK, split=split)
+    result = evaluate(
+        RealImages(split[1]),
+        meta,
+        per_class=100,
+        cache_dir=cache,
+        classifier_cfg=QUICK,
+        split=split,
+    )
     acc = result["classifier"]["test_accuracy"]
     assert acc > 0.6  # a real (if quick) classifier
     gen = result["generated"]

@@ -8,7 +8,9 @@ from gan.sampling import latent_for_seed, sample
 
 def _generator(size=32, channels=1, classes=4, seed=0):
     torch.manual_seed(seed)
-    g = build_generator(ModelConfig(image_size=size, channels=channels, num_classes=classes, g_width=8, d_width=8))
+    g = build_generator(
+        ModelConfig(image_size=size, channels=channels, num_classes=classes, g_width=8, d_width=8)
+    )
     # stand-in for training: class embeddings start as the identity affine (plain BN), so
     # perturb them, and a few train-mode passes give the batch norms non-trivial statistics
     with torch.no_grad():
@@ -26,7 +28,11 @@ def test_shapes_and_dtypes(size, channels):
     cfg = ModelConfig(image_size=size, channels=channels, num_classes=3, g_width=8, d_width=8)
     g, d = build_generator(cfg).eval(), build_discriminator(cfg)
     out = sample(g, [0, 1, 2], [1, 2, 3])
-    assert out.shape == (3, size, size, channels) and out.dtype == torch.uint8 and out.device.type == "cpu"
+    assert (
+        out.shape == (3, size, size, channels)
+        and out.dtype == torch.uint8
+        and out.device.type == "cpu"
+    )
     x = g(torch.randn(2, cfg.z_dim), torch.tensor([0, 2]))
     assert x.shape == (2, channels, size, size) and x.dtype == torch.float32
     assert x.abs().max() <= 1.0

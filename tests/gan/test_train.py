@@ -4,11 +4,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from gan.checkpoint import load_generator
-from gan.sampling import sample
+from gan.checkpoint import CheckpointError, load_generator
 from gan.cli import train_command
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
+from gan.sampling import sample
 from gan.train import mode_seeking_term, train
 
 TINY = dict(g_width=8, d_width=8)
@@ -16,21 +16,55 @@ TINY = dict(g_width=8, d_width=8)
 
 def _cfg(data, **kw):
     model = ModelConfig(image_size=32, channels=3, num_classes=len(data.class_names), **TINY)
-    return TrainConfig(model=model, batch_size=8, sample_every=1000, log_every=1, grid_per_class=2,
-                       device="cpu", **kw)
+    return TrainConfig(
+        model=model,
+        batch_size=8,
+        sample_every=1000,
+        log_every=1,
+        grid_per_class=2,
+        device="cpu",
+        **kw,
+    )
 
 
 def test_cli_dry_run_on_a_mixed_folder_writes_a_loadable_checkpoint(tiny_folder, tmp_path):
     out = tmp_path / "run"
-    res = CliRunner().invoke(train_command, ["--data", str(tiny_folder), "--out", str(out), "--epochs", "1",
-                                             "--batch-size", "8", "--g-width", "8", "--d-width", "8", "--device", "cpu"])
+    res = CliRunner().invoke(
+        train_command,
+        [
+            "--data",
+            str(tiny_folder),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--g-width",
+            "8",
+            "--d-width",
+            "8",
+            "--device",
+            "cpu",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "broken.jpg" in res.output  # the corrupt image is reported by path
     g, meta = load_generator(out)
     assert meta["training"]["steps"] == 2 and meta["class_names"] == ["mug", "shoe"]
-    assert meta["dataset"]["num_images"] == 16 and meta["training"]["augment"] == ["color", "translation", "cutout"]
+    assert meta["dataset"]["num_images"] == 16 and meta["training"]["augment"] == [
+        "color",
+        "translation",
+        "cutout",
+    ]
     assert sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
-    for name in ("config.json", "metrics.jsonl", "loss.png", "samples.png", "train_state.safetensors"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "loss.png",
+        "samples.png",
+        "train_state.safetensors",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 2
 
@@ -41,20 +75,24 @@ def test_resume_after_a_stop_continues_the_step_count_exactly(tiny_folder, tmp_p
     calls = iter(range(100))
     train(_cfg(data, epochs=2), data, tmp_path / "killed", should_stop=lambda: next(calls) >= 3)
     assert json.loads((tmp_path / "killed" / "train_state.json").read_text())["step"] == 3
-    with open(tmp_path / "killed" / "metrics.jsonl", "a") as fh:  # logged after the last save, then killed
+    with open(
+        tmp_path / "killed" / "metrics.jsonl", "a"
+    ) as fh:  # logged after the last save, then killed
         fh.write(json.dumps({"step": 4, "loss_d": 0.0}) + "\n")
     resumed = train(_cfg(data, epochs=2), data, tmp_path / "killed")
     a, b = (json.loads((p / "generator.json").read_text()) for p in (straight, resumed))
     assert a["training"]["steps"] == b["training"]["steps"] == 4
     assert a["sha256"] == b["sha256"]  # bit-identical to the uninterrupted run on the CPU
-    steps = [json.loads(line)["step"] for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (resumed / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps == [1, 2, 3, 4]
 
 
 def test_resume_refuses_a_changed_config(tiny_folder, tmp_path):
     data = load_image_folder(tiny_folder, 32, 3)
     train(_cfg(data, epochs=0.5), data, tmp_path / "r")
-    with pytest.raises(gan.CheckpointError, match="lr_g"):
+    with pytest.raises(CheckpointError, match="lr_g"):
         train(_cfg(data, epochs=1, lr_g=1e-3), data, tmp_path / "r")
 
 
@@ -62,7 +100,10 @@ def test_same_seed_same_model(tiny_folder, tmp_path):
     data = load_image_folder(tiny_folder, 32, 3)
     a = train(_cfg(data, epochs=0.5, seed=5), data, tmp_path / "a")
     b = train(_cfg(data, epochs=0.5, seed=5), data, tmp_path / "b")
-    sha = lambda p: json.loads((p / "generator.json").read_text())["sha256"]
+
+    def sha(p):
+        return json.loads((p / "generator.json").read_text())["sha256"]
+
     assert sha(a) == sha(b)
 
 
@@ -85,9 +126,29 @@ def test_mode_seeking_term_rewards_distinct_images_for_distinct_latents():
 
 def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_path):
     out = tmp_path / "ms"
-    res = CliRunner().invoke(train_command, ["--data", str(tiny_folder), "--out", str(out), "--epochs", "2",
-                                             "--batch-size", "8", "--g-width", "8", "--d-width", "8", "--device", "cpu",
-                                             "--d-steps", "2", "--mode-seeking", "0.5"])
+    res = CliRunner().invoke(
+        train_command,
+        [
+            "--data",
+            str(tiny_folder),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--g-width",
+            "8",
+            "--d-width",
+            "8",
+            "--device",
+            "cpu",
+            "--d-steps",
+            "2",
+            "--mode-seeking",
+            "0.5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["config"]
     assert (cfg["d_steps"], cfg["mode_seeking"]) == (2, 0.5)
@@ -95,8 +156,21 @@ def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_
     assert meta["training"]["steps"] == 2  # 2 epochs x 2 batches, two D batches per G step
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(r["mode_seeking"] > 0 and torch.isfinite(torch.tensor(r["loss_g"])) for r in rows)
-    bad = CliRunner().invoke(train_command, ["--data", str(tiny_folder), "--out", str(tmp_path / "x"),
-                                             "--batch-size", "7", "--mode-seeking", "1", "--device", "cpu"])
+    bad = CliRunner().invoke(
+        train_command,
+        [
+            "--data",
+            str(tiny_folder),
+            "--out",
+            str(tmp_path / "x"),
+            "--batch-size",
+            "7",
+            "--mode-seeking",
+            "1",
+            "--device",
+            "cpu",
+        ],
+    )
     assert bad.exit_code != 0 and "must be even" in bad.output
 
 
@@ -110,24 +184,44 @@ def test_a_run_saved_before_a_config_field_existed_resumes_with_its_default(tiny
     state.write_text(json.dumps(saved))
     resumed = train(_cfg(data, epochs=1), data, tmp_path / "old")
     straight = train(_cfg(data, epochs=1), data, tmp_path / "new")
-    sha = lambda p: json.loads((p / "generator.json").read_text())["sha256"]
+
+    def sha(p):
+        return json.loads((p / "generator.json").read_text())["sha256"]
+
     assert sha(resumed) == sha(straight)
 
 
 @pytest.mark.gpu
 def test_cuda_training_smoke_with_bf16_autocast(tiny_folder, tmp_path):
     data = load_image_folder(tiny_folder, 32, 3)
-    out = train(TrainConfig(model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY), batch_size=8,
-                            epochs=1, device="cuda", mode_seeking=1.0, sample_every=1000, grid_per_class=2),
-                data, tmp_path / "cuda")
+    out = train(
+        TrainConfig(
+            model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY),
+            batch_size=8,
+            epochs=1,
+            device="cuda",
+            mode_seeking=1.0,
+            sample_every=1000,
+            grid_per_class=2,
+        ),
+        data,
+        tmp_path / "cuda",
+    )
     g, meta = load_generator(out)
     assert meta["training"]["steps"] == 2 and sample(g, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
 
 
 def test_keep_snapshots_keeps_every_checkpoint_loadable(tiny_folder, tmp_path):
     data = load_image_folder(tiny_folder, 32, 3)
-    cfg = TrainConfig(model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY), batch_size=8, epochs=1.5,
-                      device="cpu", sample_every=1, keep_snapshots=True, grid_per_class=2)
+    cfg = TrainConfig(
+        model=ModelConfig(image_size=32, channels=3, num_classes=2, **TINY),
+        batch_size=8,
+        epochs=1.5,
+        device="cpu",
+        sample_every=1,
+        keep_snapshots=True,
+        grid_per_class=2,
+    )
     out = train(cfg, data, tmp_path / "s")
     snaps = sorted(p.name for p in (out / "snapshots").iterdir())
     assert snaps == ["step_0000001", "step_0000002", "step_0000003"]

@@ -29,13 +29,23 @@ from jobs.webhooks import UnsafeTarget, refuse_private_literal
 router = APIRouter(tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Job id (a UUID).")]
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
-                                       description="Retry-safe key: the same key and body give "
-                                                   "the same job.")]
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry-safe key: the same key and body give the same job.",
+    ),
+]
 # The request body: a spec of any kind registered when this module is imported.
 JobSpec = spec_type()
-KindFilter = Annotated[str | None, Query(description="Only jobs of this kind (a registered job "
-                                                     "kind; any other is a 422 that lists them).")]
+KindFilter = Annotated[
+    str | None,
+    Query(
+        description="Only jobs of this kind (a registered job "
+        "kind; any other is a 422 that lists them)."
+    ),
+]
 
 
 def owned_job(deps: ApiDeps, job_id: str, who: Principal) -> Job:
@@ -55,9 +65,17 @@ def checked_kind(kind: str | None) -> str | None:
     if kind is None or kind in allowed:
         return kind
     expected = ", ".join(repr(k) for k in allowed[:-1]) + f" or {allowed[-1]!r}"
-    raise RequestValidationError([{"type": "enum", "loc": ("query", "kind"), "input": kind,
-                                   "msg": f"Input should be {expected}",
-                                   "ctx": {"expected": expected}}])
+    raise RequestValidationError(
+        [
+            {
+                "type": "enum",
+                "loc": ("query", "kind"),
+                "input": kind,
+                "msg": f"Input should be {expected}",
+                "ctx": {"expected": expected},
+            }
+        ]
+    )
 
 
 # ---------------------------------------------------------------- submit / cancel
@@ -76,37 +94,60 @@ def _submit(deps: ApiDeps, spec, who: Principal, key: str | None) -> JSONRespons
     req_hash = idempotency.request_hash(body)
     stored = idempotency.lookup(deps.sf, who.client_id, key)
     if stored is None:
-        record = idempotency.recorder(who.client_id, key, req_hash,
-                                      deps.settings.idempotency_ttl_seconds, 202,
-                                      lambda job: job_out(job).model_dump(mode="json"))
+        record = idempotency.recorder(
+            who.client_id,
+            key,
+            req_hash,
+            deps.settings.idempotency_ttl_seconds,
+            202,
+            lambda job: job_out(job).model_dump(mode="json"),
+        )
         try:
-            job = service.submit(deps.sf, deps.settings, body, client_id=who.client_id,
-                                 in_transaction=record)
+            job = service.submit(
+                deps.sf, deps.settings, body, client_id=who.client_id, in_transaction=record
+            )
             return JSONResponse(job_out(job).model_dump(mode="json"), 202)
         except IntegrityError:  # a request with the same key committed first: answer as it did
             stored = idempotency.lookup(deps.sf, who.client_id, key)
             if stored is None:
                 raise
     replayed = idempotency.replay(stored, req_hash)
-    return JSONResponse(replayed.body, replayed.status_code,
-                        headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(
+        replayed.body, replayed.status_code, headers={"Idempotent-Replayed": "true"}
+    )
 
 
-@router.post("/v1/jobs", status_code=202, response_model=JobOut,
-             responses={
-                 409: {"description": "Idempotency-Key reused with another body"},
-                 503: {"description": "Storage unavailable (catalogue fill reads the bucket)"},
-                 413: {"description": "Body too large"}, 429: {"description": "Rate limited"}})
+@router.post(
+    "/v1/jobs",
+    status_code=202,
+    response_model=JobOut,
+    responses={
+        409: {"description": "Idempotency-Key reused with another body"},
+        503: {"description": "Storage unavailable (catalogue fill reads the bucket)"},
+        413: {"description": "Body too large"},
+        429: {"description": "Rate limited"},
+    },
+)
 def submit_job(spec: JobSpec, who: Submitter, deps: Deps, idempotency_key: IdemKey = None):
     """Submit a job spec; 202 with the queued job. Retry with the same Idempotency-Key safely."""
     if idempotency_key is not None and not idempotency.KEY_RE.match(idempotency_key):
-        raise HTTPException(422, [{"loc": ["header", "Idempotency-Key"], "type": "value_error",
-                                   "msg": "1-255 printable ASCII characters, no spaces"}])
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "type": "value_error",
+                    "msg": "1-255 printable ASCII characters, no spaces",
+                }
+            ],
+        )
     try:
         response = _submit(deps, spec, who, idempotency_key)
     except SpecError as exc:
-        raise HTTPException(422, [{"loc": ["body", *exc.field.split(".")], "msg": exc.message,
-                                   "type": "value_error"}]) from None
+        raise HTTPException(
+            422,
+            [{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "value_error"}],
+        ) from None
     except idempotency.KeyConflict as exc:
         raise HTTPException(409, str(exc)) from None
     except StorageUnavailable as exc:  # catalogue fill reads the bucket at submit; nothing written
@@ -126,14 +167,23 @@ def cancel_job(job_id: JobId, who: Submitter, deps: Deps):
 
 
 @router.get("/v1/jobs", response_model=JobPage)
-def list_jobs(who: Reader, deps: Deps,
-              status: Annotated[JobStatus | None, Query()] = None,
-              kind: KindFilter = None,
-              cursor: Annotated[str | None, Query(max_length=500)] = None,
-              limit: Annotated[int, Query(ge=1, le=200)] = 50):
+def list_jobs(
+    who: Reader,
+    deps: Deps,
+    status: Annotated[JobStatus | None, Query()] = None,
+    kind: KindFilter = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+):
     """Your jobs, newest first; follow next_cursor for older ones."""
-    rows = service.list_jobs(deps.sf, status.value if status else None, checked_kind(kind),
-                             limit + 1, owner=who.owner_filter, after=job_cursor(cursor))
+    rows = service.list_jobs(
+        deps.sf,
+        status.value if status else None,
+        checked_kind(kind),
+        limit + 1,
+        owner=who.owner_filter,
+        after=job_cursor(cursor),
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
@@ -151,9 +201,13 @@ def get_job(job_id: JobId, who: Reader, deps: Deps):
 
 
 @router.get("/v1/jobs/{job_id}/assets", response_model=AssetPage)
-def job_assets(job_id: JobId, who: Reader, deps: Deps,
-               cursor: Annotated[str | None, Query(max_length=500)] = None,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+def job_assets(
+    job_id: JobId,
+    who: Reader,
+    deps: Deps,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
     """The job's images with presigned GET URLs (valid presign_seconds), in key order."""
     job = owned_job(deps, job_id, who)
     after = decode_cursor(cursor, 1)[0] if cursor else None
@@ -161,13 +215,19 @@ def job_assets(job_id: JobId, who: Reader, deps: Deps,
     more, rows = len(rows) > limit, rows[:limit]
     ttl = deps.settings.presign_seconds
     manifest = deps.store.url(job.manifest_key, ttl) if job.manifest_key else None
-    return AssetPage(job_id=job_id, status=job.status, expires_in=ttl, manifest_url=manifest,
-                     assets=[asset_out(a, deps.store.url(a.key, ttl)) for a in rows],
-                     next_cursor=encode_cursor([rows[-1].key]) if more else None)
+    return AssetPage(
+        job_id=job_id,
+        status=job.status,
+        expires_in=ttl,
+        manifest_url=manifest,
+        assets=[asset_out(a, deps.store.url(a.key, ttl)) for a in rows],
+        next_cursor=encode_cursor([rows[-1].key]) if more else None,
+    )
 
 
-def asset_page(sf: sessionmaker[Session], job_id: str, after_key: str | None,
-               limit: int) -> list[Asset]:
+def asset_page(
+    sf: sessionmaker[Session], job_id: str, after_key: str | None, limit: int
+) -> list[Asset]:
     q = select(Asset).where(Asset.job_id == job_id).order_by(Asset.key).limit(limit)
     if after_key is not None:
         q = q.where(Asset.key > after_key)
@@ -176,5 +236,14 @@ def asset_page(sf: sessionmaker[Session], job_id: str, after_key: str | None,
 
 
 def asset_out(a: Asset, url: str) -> AssetOut:
-    return AssetOut(key=a.key, url=url, sha256=a.sha256, bytes=a.bytes, width=a.width,
-                    height=a.height, seed=a.seed, category=a.category, content_type=a.content_type)
+    return AssetOut(
+        key=a.key,
+        url=url,
+        sha256=a.sha256,
+        bytes=a.bytes,
+        width=a.width,
+        height=a.height,
+        seed=a.seed,
+        category=a.category,
+        content_type=a.content_type,
+    )

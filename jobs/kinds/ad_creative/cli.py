@@ -1,4 +1,5 @@
 """`assetgen submit ad-creative`: the spec from flags, optionally starting from a spec file."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ def base_spec(spec_file) -> dict:
     try:
         spec = json.loads(spec_file.read())
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg} at line {exc.lineno}", param_hint="--spec") from None
+        raise click.BadParameter(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}", param_hint="--spec"
+        ) from None
     if not isinstance(spec, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--spec")
     return {**spec, "kind": "ad_creative"}
@@ -36,35 +39,72 @@ def merge(spec: dict, section: str | None, values: dict) -> None:
 
 
 @click.command("ad-creative")
-@click.option("--spec", "spec_file", type=click.File("rb"),
-              help="Spec JSON to start from ('-': stdin); flags override it.")
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.File("rb"),
+    help="Spec JSON to start from ('-': stdin); flags override it.",
+)
 @click.option("--category", help="Class of the model (e.g. sneaker).")
-@click.option("--sku", help="Instead of --category: a SKU whose category a catalogue-fill job recorded.")
-@click.option("--variants", type=int, help="Products (generator samples), each rendered in every format [1].")
+@click.option(
+    "--sku", help="Instead of --category: a SKU whose category a catalogue-fill job recorded."
+)
+@click.option(
+    "--variants", type=int, help="Products (generator samples), each rendered in every format [1]."
+)
 @click.option("--formats", help=f"Comma-separated: {', '.join(FORMATS)} or WxH (e.g. 640x480).")
 @click.option("--headline", help="The headline (required, wrapped and sized per format).")
 @click.option("--subline", help="An optional second line.")
 @click.option("--cta", help="The call-to-action button text (required).")
-@click.option("--badge", help="An optional price or badge (\"$49\", \"-30%\").")
+@click.option("--badge", help='An optional price or badge ("$49", "-30%").')
 @click.option("--background", help=f"Brand background, {_COLOUR} [#FFFFFF].")
 @click.option("--text-colour", help=f"Headline and subline colour, {_COLOUR} [#1A1A1A].")
 @click.option("--accent", help=f"Button and badge colour, {_COLOUR} [#1F4E99].")
 @click.option("--accent-text", help=f"Button and badge text colour, {_COLOUR} [#FFFFFF].")
-@click.option("--logo", help="Bucket key of the brand logo (PNG/JPEG/WebP), e.g. brand/acme/logo.png.")
+@click.option(
+    "--logo", help="Bucket key of the brand logo (PNG/JPEG/WebP), e.g. brand/acme/logo.png."
+)
 @click.option("--file-format", type=click.Choice(FILE_FORMATS), help="Output encoding [jpeg].")
 @click.option("--model", help="'default', a published name[@version], or a checkpoint folder.")
-@click.option("--seed", type=int, help="Seed base of the variants (default: the job id, i.e. fresh products).")
+@click.option(
+    "--seed", type=int, help="Seed base of the variants (default: the job id, i.e. fresh products)."
+)
 @click.option("--priority", type=click.Choice(PRIORITIES))
 @click.option("--wait", is_flag=True, help="Wait for the job with a progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @click.pass_obj
-def ad_creative(app: CliApp, spec_file, formats, headline, subline, cta, badge, background, text_colour, accent,
-                accent_text, logo, wait, as_json, **top):
-    """Ad creatives: VARIANTS products of a category, each in every format, with copy and a brand kit
-    (see README: Ad creatives). Every check (copy fit per format, WCAG contrast) runs before submit."""
+def ad_creative(
+    app: CliApp,
+    spec_file,
+    formats,
+    headline,
+    subline,
+    cta,
+    badge,
+    background,
+    text_colour,
+    accent,
+    accent_text,
+    logo,
+    wait,
+    as_json,
+    **top,
+):
+    """Ad creatives: VARIANTS products of a category, each in every format, with copy and a brand
+    kit (see README: Ad creatives). Every check (copy fit per format, WCAG contrast) runs before
+    submit."""
     spec = base_spec(spec_file)
     merge(spec, None, {**top, "formats": formats.split(",") if formats else None})
     merge(spec, "copy", {"headline": headline, "subline": subline, "cta": cta, "badge": badge})
-    merge(spec, "brand", {"background": background, "text": text_colour, "accent": accent,
-                          "accent_text": accent_text, "logo": logo})
+    merge(
+        spec,
+        "brand",
+        {
+            "background": background,
+            "text": text_colour,
+            "accent": accent,
+            "accent_text": accent_text,
+            "logo": logo,
+        },
+    )
     app.submit_spec(spec, wait, as_json)

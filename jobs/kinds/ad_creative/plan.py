@@ -4,6 +4,7 @@ Before anything is written: the brand's text colours must reach WCAG AA on what 
 character must be in the shipped font, and the copy must fit every requested format at its minimum
 legible size (jobs.layout: pure, no Celery or boto3).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,9 @@ from jobs.model_registry import ResolvedModel
 from jobs.settings import Settings
 from jobs.specs import SpecError
 
-VARIANTS_PER_ITEM = 4  # variants per work item (each renders every format): the unit of parallelism and retry
+VARIANTS_PER_ITEM = (
+    4  # variants per work item (each renders every format): the unit of parallelism and retry
+)
 
 
 def brand_of(spec_brand: dict) -> Brand:
@@ -40,8 +43,11 @@ def check_brand(spec: AdCreativeSpec) -> None:
     if failing:
         ink, under, ratio = failing[0]
         shown = math.floor(ratio * 100) / 100  # rounded down: a failing 4.499 never reads as 4.50
-        raise SpecError(f"brand.{ink}", f"contrast of {colours[ink]} on {under} {colours[under]} is "
-                                        f"{shown:.2f}:1; WCAG AA needs at least {WCAG_AA}:1")
+        raise SpecError(
+            f"brand.{ink}",
+            f"contrast of {colours[ink]} on {under} {colours[under]} is "
+            f"{shown:.2f}:1; WCAG AA needs at least {WCAG_AA}:1",
+        )
 
 
 def check_copy(spec: AdCreativeSpec) -> None:
@@ -49,7 +55,9 @@ def check_copy(spec: AdCreativeSpec) -> None:
     for element, text in copy.items():
         missing = missing_glyphs(text or "", TEXT_STYLES[element].font)
         if missing:
-            raise SpecError(f"copy.{element}", f"the font (Lato) has no glyph for {' '.join(missing)!r}")
+            raise SpecError(
+                f"copy.{element}", f"the font (Lato) has no glyph for {' '.join(missing)!r}"
+            )
     for name in spec.formats:
         try:
             layout(resolve_format(name), copy, logo=spec.brand.logo is not None)
@@ -58,14 +66,18 @@ def check_copy(spec: AdCreativeSpec) -> None:
 
 
 def resolve_sku(model: ResolvedModel, sku: str):
-    """Plan.extra for a spec naming a SKU: its category is read in the job's own transaction (a SKU a
-    catalogue-fill job has recorded), and set on every item; an unknown SKU rejects the whole job."""
+    """Plan.extra for a spec naming a SKU: its category is read in the job's own transaction (a SKU
+    a catalogue-fill job has recorded), and set on every item; an unknown SKU rejects the whole
+    job."""
 
     def extra(s: Session, job: Job) -> None:
         category = category_of(s, sku)
         if category is None:
-            raise SpecError("sku", f"{sku!r} has no known category: no catalogue-fill job has recorded it "
-                                   f"(give category instead)")
+            raise SpecError(
+                "sku",
+                f"{sku!r} has no known category: no catalogue-fill job has recorded it "
+                f"(give category instead)",
+            )
         label = label_of(model, category, "sku")
         for item in job.items:
             item.params = {**item.params, "label": label, "category": category}
@@ -77,11 +89,21 @@ def plan_ad_creative(spec: AdCreativeSpec, model: ResolvedModel, settings: Setti
     """Items of up to VARIANTS_PER_ITEM variants; the job delivers variants x formats objects."""
     if (spec.category is None) == (spec.sku is None):
         raise SpecError("category", "give exactly one of category (a class of the model) or sku")
-    label = None if spec.category is None else label_of(model, spec.category)  # a SKU's: resolve_sku
+    label = (
+        None if spec.category is None else label_of(model, spec.category)
+    )  # a SKU's: resolve_sku
     check_brand(spec)
     check_copy(spec)
-    items = [{"label": label, "category": spec.category, "start": start,
-              "count": min(VARIANTS_PER_ITEM, spec.variants - start),
-              "samples": min(VARIANTS_PER_ITEM, spec.variants - start)}
-             for start in range(0, spec.variants, VARIANTS_PER_ITEM)]
-    return Plan(items, spec.variants * len(spec.formats), resolve_sku(model, spec.sku) if spec.sku else None)
+    items = [
+        {
+            "label": label,
+            "category": spec.category,
+            "start": start,
+            "count": min(VARIANTS_PER_ITEM, spec.variants - start),
+            "samples": min(VARIANTS_PER_ITEM, spec.variants - start),
+        }
+        for start in range(0, spec.variants, VARIANTS_PER_ITEM)
+    ]
+    return Plan(
+        items, spec.variants * len(spec.formats), resolve_sku(model, spec.sku) if spec.sku else None
+    )

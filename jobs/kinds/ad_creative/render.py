@@ -1,4 +1,5 @@
 """kind "ad_creative": each variant (one generator sample) rendered in every requested format."""
+
 from __future__ import annotations
 
 import io
@@ -34,7 +35,8 @@ def creative_key(job_id: str, variant: int, fmt: str, file_format: str) -> str:
 
 
 def variant_seed(claim: Claim, variant: int) -> int:
-    """Independent of how variants are split into items: variant n of a seed is always the same product."""
+    """Independent of how variants are split into items: variant n of a seed is always the same
+    product."""
     return image_seed(seed_base(claim), 0, variant)
 
 
@@ -42,7 +44,9 @@ def decode_logo(key: str, data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_LOGO_PIXELS:
-            raise LogoError(f"brand.logo {key!r} is {image.width}x{image.height}, over {MAX_LOGO_PIXELS} pixels")
+            raise LogoError(
+                f"brand.logo {key!r} is {image.width}x{image.height}, over {MAX_LOGO_PIXELS} pixels"
+            )
         return image.convert("RGBA")
     except (OSError, Image.DecompressionBombError) as exc:
         raise LogoError(f"brand.logo {key!r} is not a readable image: {exc}") from None
@@ -55,18 +59,31 @@ class AdCreative:
 
     def units(self, claim: Claim) -> list[Unit]:
         p, spec = claim.params, claim.spec
-        return [Unit(claim, n, p["label"], (variant_seed(claim, n),),
-                     frozenset(creative_key(claim.job_id, n, f, spec["file_format"]) for f in spec["formats"]))
-                for n in range(p["start"], p["start"] + p["count"])]
+        return [
+            Unit(
+                claim,
+                n,
+                p["label"],
+                (variant_seed(claim, n),),
+                frozenset(
+                    creative_key(claim.job_id, n, f, spec["file_format"]) for f in spec["formats"]
+                ),
+            )
+            for n in range(p["start"], p["start"] + p["count"])
+        ]
 
     def logo(self, claim: Claim) -> Image.Image | None:
         key = claim.spec["brand"].get("logo")
         if key is None:
             return None
-        logo = self._logos.get((claim.job_id, key))  # renders run on several I/O threads: no check-then-read
+        logo = self._logos.get(
+            (claim.job_id, key)
+        )  # renders run on several I/O threads: no check-then-read
         if logo is None:
             if self.store is None or self.store.head(key) is None:
-                raise LogoError(f"brand.logo: no object {key!r} in the bucket; upload it and retry the job")
+                raise LogoError(
+                    f"brand.logo: no object {key!r} in the bucket; upload it and retry the job"
+                )
             logo = decode_logo(key, self.store.get(key))
             if len(self._logos) >= LOGO_CACHE:
                 self._logos.clear()
@@ -77,16 +94,38 @@ class AdCreative:
         claim, spec = unit.claim, unit.claim.spec
         brand, copy, logo = brand_of(spec["brand"]), copy_of(spec["copy"]), self.logo(claim)
         file_format, category, seed = spec["file_format"], claim.params["category"], unit.seeds[0]
-        sku = {"sku": spec["sku"]} if spec.get("sku") else {}  # a job for a SKU says so on every creative
+        sku = (
+            {"sku": spec["sku"]} if spec.get("sku") else {}
+        )  # a job for a SKU says so on every creative
         outputs = []
         for name in spec["formats"]:
-            image = render(cached_layout(name, tuple(copy.items()), logo is not None), pixels[0], brand, logo)
-            metadata = {"job": claim.job_id, "variant": str(unit.n), "format": name, "model": claim.model_name,
-                        "version": claim.model_version, "seed": str(seed), "category": category,
-                        "synthetic": "true", **sku}
-            outputs.append(Output(creative_key(claim.job_id, unit.n, name, file_format), encode(image, file_format),
-                                  CONTENT_TYPES[file_format], metadata, image.width, image.height, seed, category,
-                                  attrs={"variant": unit.n, "format": name, **sku}))
+            image = render(
+                cached_layout(name, tuple(copy.items()), logo is not None), pixels[0], brand, logo
+            )
+            metadata = {
+                "job": claim.job_id,
+                "variant": str(unit.n),
+                "format": name,
+                "model": claim.model_name,
+                "version": claim.model_version,
+                "seed": str(seed),
+                "category": category,
+                "synthetic": "true",
+                **sku,
+            }
+            outputs.append(
+                Output(
+                    creative_key(claim.job_id, unit.n, name, file_format),
+                    encode(image, file_format),
+                    CONTENT_TYPES[file_format],
+                    metadata,
+                    image.width,
+                    image.height,
+                    seed,
+                    category,
+                    attrs={"variant": unit.n, "format": name, **sku},
+                )
+            )
         return outputs
 
 

@@ -1,5 +1,6 @@
 """The contact-sheet view of an ad-creative job: every variant in all its formats, at their real
 proportions."""
+
 from __future__ import annotations
 
 from jobs.kinds.base import Src, escape
@@ -15,9 +16,13 @@ def contact_sheet(manifest: dict, src: Src) -> str:
     for a in manifest["assets"]:
         variants.setdefault(a.get("variant", 0), []).append(a)
     return "".join(
-        f'<div class="variant"><b>variant {v}</b>' + "".join(
+        f'<div class="variant"><b>variant {v}</b>'
+        + "".join(
             f'<figure><img class="ad" src="{src(a["key"])}" alt="{escape(a.get("format"))}">'
-            f'<figcaption>{escape(a.get("format"))} {a["width"]}x{a["height"]}</figcaption>'
+            f"<figcaption>{escape(a.get('format'))} {a['width']}x{a['height']}</figcaption>"
             "</figure>"
-            for a in assets)
-        + "</div>" for v, assets in sorted(variants.items()))
+            for a in assets
+        )
+        + "</div>"
+        for v, assets in sorted(variants.items())
+    )

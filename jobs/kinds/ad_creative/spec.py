@@ -1,4 +1,5 @@
 """The spec of an ad-creative job (jobs.layout lays the creatives out)."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,9 @@ def _copy_text(text: str) -> str:
     if not text.strip():
         raise ValueError("must not be blank")
     if any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise ValueError("control characters (newlines, tabs) are not allowed: layouts wrap the "
-                         "text themselves")
+        raise ValueError(
+            "control characters (newlines, tabs) are not allowed: layouts wrap the text themselves"
+        )
     return text
 
 
@@ -65,7 +67,8 @@ class AdCopy(BaseModel):
 
     headline: Annotated[str, Field(min_length=1, max_length=MAX_HEADLINE_CHARS), _CopyText]
     subline: Annotated[str, Field(min_length=1, max_length=MAX_SUBLINE_CHARS), _CopyText] | None = (
-        None)
+        None
+    )
     # the call-to-action button
     cta: Annotated[str, Field(min_length=1, max_length=MAX_CTA_CHARS), _CopyText]
     # a price or a badge ("$49", "-30%", "New")
@@ -82,12 +85,19 @@ class BrandKit(BaseModel):
     accent: _Colour = "#1F4E99"  # button and badge fill
     accent_text: _Colour = "#FFFFFF"  # button and badge letters, on the accent
     # An image in the job's bucket (PNG/JPEG/WebP, transparency kept), e.g. "brand/acme/logo.png".
-    logo: Annotated[str, Field(min_length=1, max_length=MAX_LOGO_KEY_CHARS),
-                    AfterValidator(_logo_key)] | None = None
+    logo: (
+        Annotated[
+            str, Field(min_length=1, max_length=MAX_LOGO_KEY_CHARS), AfterValidator(_logo_key)
+        ]
+        | None
+    ) = None
 
 
 class AdCreativeSpec(BaseModel):
-    """VARIANTS products of a category, each rendered in every format: jobs/<job_id>/<variant>-<format>.<ext>."""  # noqa: E501 (the OpenAPI description)
+    """VARIANTS products of a category, each rendered in every format.
+
+    Stored as jobs/<job_id>/<variant>-<format>.<ext>.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
@@ -100,8 +110,11 @@ class AdCreativeSpec(BaseModel):
     variants: int = Field(1, ge=1, le=MAX_VARIANTS)
     # Named formats (square, portrait, story, landscape, medium-rectangle, leaderboard,
     # skyscraper) or "WxH".
-    formats: Annotated[list[Annotated[str, Field(max_length=20), AfterValidator(_format_name)]],
-                       Field(min_length=1, max_length=MAX_AD_FORMATS), AfterValidator(_unique)]
+    formats: Annotated[
+        list[Annotated[str, Field(max_length=20), AfterValidator(_format_name)]],
+        Field(min_length=1, max_length=MAX_AD_FORMATS),
+        AfterValidator(_unique),
+    ]
     # "copy" on the wire (the Python name would shadow BaseModel.copy)
     copy_: AdCopy = Field(alias="copy")
     brand: BrandKit = BrandKit()

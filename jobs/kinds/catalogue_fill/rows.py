@@ -1,28 +1,33 @@
 """Catalogue fill: the domain rules, without I/O (the bucket listing is read by the planner).
 
-Reading a catalogue (CSV or JSON lines: ``sku,category[,title][,image]``), the SKU rules, the category
-mapping, and the decision per row: rejected (with a reason), skipped (the SKU has an image: its row
-names one, or an object exists under ``catalogue/<sku>/``) or generated. SQL state lives in
+Reading a catalogue (CSV or JSON lines: ``sku,category[,title][,image]``), the SKU rules, the
+category mapping, and the decision per row: rejected (with a reason), skipped (the SKU has an image:
+its row names one, or an object exists under ``catalogue/<sku>/``) or generated. SQL state lives in
 ``jobs.kinds.catalogue_fill.state``; the worker side in ``jobs.kinds.catalogue_fill.render``.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jobs.encode import EXTENSIONS
-from jobs.kinds.catalogue_fill.spec import MAX_TITLE_CHARS, CatalogueRow
-from jobs.specs import MAX_SKU_CHARS, MAX_SPEC_BYTES, SpecError
+from jobs.kinds.catalogue_fill.spec import MAX_CATALOGUE_BYTES, MAX_TITLE_CHARS, CatalogueRow
+from jobs.specs import MAX_SKU_CHARS, SpecError
 
 PREFIX = "catalogue/"
-SYNTHETIC_NAME = "synthetic"  # catalogue/<sku>/synthetic.<ext>; any other object there is a real image
+SYNTHETIC_NAME = (
+    "synthetic"  # catalogue/<sku>/synthetic.<ext>; any other object there is a real image
+)
 STATES = ("missing", "synthetic", "real", "rejected")
 COLUMNS = ("sku", "category", "title", "image")  # CSV header / JSON keys; sku and category required
-MAX_FILE_BYTES = MAX_SPEC_BYTES  # a catalogue or mapping file read by the CLI
+MAX_FILE_BYTES = MAX_CATALOGUE_BYTES  # a catalogue file read by the CLI or given in a spec
+MAX_MAPPING_BYTES = 8_000_000  # a mapping file read by the CLI
 _SKU_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_SKU_CHARS - 1}}}")
 
 
@@ -57,7 +62,8 @@ def catalogue_key(sku: str, fmt: str) -> str:
 
 
 def bucket_images(keys: list[str]) -> dict[str, dict[str, str]]:
-    """A listing of ``catalogue/`` -> {sku: {"real": first other key, "synthetic": synthetic key}}."""
+    """A listing of ``catalogue/`` -> {sku: {"real": first other key, "synthetic": synthetic
+    key}}."""
     found: dict[str, dict[str, str]] = {}
     for key in keys:
         sku, _, name = key.removeprefix(PREFIX).partition("/")
@@ -72,9 +78,12 @@ def bucket_images(keys: list[str]) -> dict[str, dict[str, str]]:
 
 
 def parse_catalogue(text: str) -> list[dict]:
-    """CSV with a header, or JSON lines (the first non-blank character is '{'); rows as dicts."""
+    """CSV with a header, or JSON lines (the first non-blank character is '{'); rows as dicts,
+    each with the ``line`` its record starts on."""
     if len(text) > MAX_FILE_BYTES:
-        raise CatalogueFileError(f"{len(text)} characters is over the limit of {MAX_FILE_BYTES}")
+        raise CatalogueFileError(
+            f"{len(text)} characters is over the limit of {MAX_FILE_BYTES} (MAX_CATALOGUE_BYTES)"
+        )
     return parse_jsonl(text) if text.lstrip().startswith("{") else parse_csv(text)
 
 
@@ -86,23 +95,40 @@ def parse_csv(text: str) -> list[dict]:
         raise CatalogueFileError(f"line {reader.line_num}: {exc}") from None
 
 
+CSV_FIELD_LIMIT = 131_072  # characters in one field of a generic catalogue CSV
+
+
 def _csv_rows(reader) -> list[dict]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise CatalogueFileError("line 1: empty catalogue (expected the header sku,category[,title][,image])")
+        raise CatalogueFileError(
+            "line 1: empty catalogue (expected the header sku,category[,title][,image])"
+        )
     unknown = [h for h in header if h not in COLUMNS]
     if unknown or len(set(header)) != len(header) or not {"sku", "category"} <= set(header):
-        raise CatalogueFileError(f"line 1: the header must name the columns sku,category[,title][,image] "
-                                 f"(each once); got {','.join(header)[:200]}")
+        raise CatalogueFileError(
+            f"line 1: the header must name the columns sku,category[,title][,image] "
+            f"(each once); got {','.join(header)[:200]}"
+        )
     rows = []
+    end = reader.line_num
     for fields in reader:
+        start, end = end + 1, reader.line_num  # the record's first line (a quoted field may span)
         if not fields:
             continue  # a blank line
         if len(fields) != len(header):
-            raise CatalogueFileError(f"line {reader.line_num}: {len(fields)} fields, expected {len(header)} "
-                                     f"({','.join(header)})")
-        rows.append({k: v for k, v in zip(header, fields) if k in ("sku", "category") or v.strip()})
+            raise CatalogueFileError(
+                f"line {start}: {len(fields)} fields, expected {len(header)} ({','.join(header)})"
+            )
+        if any(len(f) > CSV_FIELD_LIMIT for f in fields):
+            # checked here, not by the csv module: its limit is process-wide, and platform
+            # exports (HTML product bodies) raise it
+            raise CatalogueFileError(
+                f"line {start}: field larger than field limit ({CSV_FIELD_LIMIT})"
+            )
+        row = {k: v for k, v in zip(header, fields) if k in ("sku", "category") or v.strip()}
+        rows.append({**row, "line": start})
     return rows
 
 
@@ -114,31 +140,41 @@ def parse_jsonl(text: str) -> list[dict]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CatalogueFileError(f"line {n}: not valid JSON: {exc.msg} at column {exc.colno}") from None
+            raise CatalogueFileError(
+                f"line {n}: not valid JSON: {exc.msg} at column {exc.colno}"
+            ) from None
         if not isinstance(obj, dict):
             raise CatalogueFileError(f"line {n}: expected a JSON object, got {type(obj).__name__}")
         problem = _jsonl_problem(obj)
         if problem:
             raise CatalogueFileError(f"line {n}: {problem}")
-        rows.append({k: v for k, v in obj.items() if v is not None})
+        rows.append({**{k: v for k, v in obj.items() if v is not None}, "line": n})
     return rows
 
 
 def _jsonl_problem(obj: dict) -> str | None:
     unknown = sorted(set(obj) - set(COLUMNS))
     if unknown:
-        return f"unknown field(s) {', '.join(map(repr, unknown))[:200]} (allowed: {', '.join(COLUMNS)})"
+        return (
+            f"unknown field(s) {', '.join(map(repr, unknown))[:200]} "
+            f"(allowed: {', '.join(COLUMNS)})"
+        )
     for name in ("sku", "category"):
         if name not in obj:
             return f"missing field {name!r}"
-    bad = [k for k, v in obj.items() if not isinstance(v, str) and not (v is None and k in ("title", "image"))]
+    bad = [
+        k
+        for k, v in obj.items()
+        if not isinstance(v, str) and not (v is None and k in ("title", "image"))
+    ]
     return f"field(s) {', '.join(map(repr, bad))} must be strings" if bad else None
 
 
 def parse_mapping(text: str) -> dict[str, str]:
-    """A JSON object {"Sneakers": "sneaker"}, or CSV lines ``category,class`` (a header line optional)."""
-    if len(text) > MAX_FILE_BYTES:
-        raise CatalogueFileError(f"{len(text)} characters is over the limit of {MAX_FILE_BYTES}")
+    """A JSON object {"Sneakers": "sneaker"}, or CSV lines ``category,class`` (a header line
+    optional)."""
+    if len(text) > MAX_MAPPING_BYTES:
+        raise CatalogueFileError(f"{len(text)} characters is over the limit of {MAX_MAPPING_BYTES}")
     if text.lstrip().startswith("{"):
         try:
             obj = json.loads(text)
@@ -150,10 +186,14 @@ def parse_mapping(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     reader = csv.reader(io.StringIO(text))
     for fields in reader:
-        if not fields or (reader.line_num == 1 and [f.strip().lower() for f in fields] == ["category", "class"]):
+        if not fields or (
+            reader.line_num == 1 and [f.strip().lower() for f in fields] == ["category", "class"]
+        ):
             continue
         if len(fields) != 2:
-            raise CatalogueFileError(f"line {reader.line_num}: {len(fields)} fields, expected 2 (category,class)")
+            raise CatalogueFileError(
+                f"line {reader.line_num}: {len(fields)} fields, expected 2 (category,class)"
+            )
         out[fields[0]] = fields[1].strip()
     return out
 
@@ -166,16 +206,22 @@ def fold(category: str) -> str:
 
 
 def build_mapping(mapping: dict[str, str], class_names: tuple[str, ...]) -> dict[str, str]:
-    """Folded catalogue category -> model class: every class maps to itself, the spec's entries added."""
+    """Folded catalogue category -> model class: every class maps to itself, the spec's entries
+    added."""
     out = {fold(c): c for c in class_names}
     seen: dict[str, str] = {}
     for key, value in mapping.items():
         if value not in class_names:
-            raise SpecError(f"mapping.{key}", f"{value!r} is not a class of the model (allowed: "
-                                              f"{', '.join(class_names)})")
+            raise SpecError(
+                f"mapping.{key}",
+                f"{value!r} is not a class of the model (allowed: {', '.join(class_names)})",
+            )
         if fold(key) in seen:
-            raise SpecError(f"mapping.{key}", f"the same category as {seen[fold(key)]!r} (matching ignores case "
-                                              f"and outer spaces)")
+            raise SpecError(
+                f"mapping.{key}",
+                f"the same category as {seen[fold(key)]!r} (matching ignores case "
+                f"and outer spaces)",
+            )
         seen[fold(key)] = key
         out[fold(key)] = value
     return out
@@ -195,37 +241,107 @@ class RowPlan:
     title: str | None = None
     key: str | None = None  # generate: the key to write; skipped: the synthetic key that exists
     supersede: bool = False  # a real image arrived for a SKU whose synthetic image exists
+    line: int | None = None  # the file's own line where the record starts (a file was read)
+    platform_id: str | None = None  # Shopify Handle, Magento sku, WooCommerce ID
 
 
-def decide_rows(rows: list[CatalogueRow], mapping: dict[str, str], images: dict[str, dict[str, str]],
-                fmt: str) -> list[RowPlan]:
-    seen: dict[str, int] = {}
-    return [decide_row(n, row, mapping, images, seen, fmt) for n, row in enumerate(rows, 1)]
+# A category -> (model class or None, why none matched); the default is the flat mapping.
+Classify = Callable[[str], tuple[str | None, str]]
 
 
-def decide_row(n: int, row: CatalogueRow, mapping: dict[str, str], images: dict[str, dict[str, str]],
-               seen: dict[str, int], fmt: str) -> RowPlan:
+def flat_classifier(mapping: dict[str, str]) -> Classify:
+    """The generic catalogue's rule: the whole category, folded, in the built mapping."""
+
+    def classify(category: str) -> tuple[str | None, str]:
+        return mapping.get(fold(category)), "not a model class and not in the mapping"
+
+    return classify
+
+
+def decide_rows(
+    rows: list[CatalogueRow],
+    mapping: dict[str, str],
+    images: dict[str, dict[str, str]],
+    fmt: str,
+    classify: Classify | None = None,
+) -> list[RowPlan]:
+    seen: dict[str, str] = {}
+    how = classify or flat_classifier(mapping)
+    return [decide_row(n, row, how, images, seen, fmt) for n, row in enumerate(rows, 1)]
+
+
+def decide_row(
+    n: int,
+    row: CatalogueRow,
+    classify: Classify,
+    images: dict[str, dict[str, str]],
+    seen: dict[str, str],
+    fmt: str,
+) -> RowPlan:
+    where: dict[str, Any] = {"line": row.line, "platform_id": row.platform_id}
     problem = sku_problem(row.sku)
     if problem:
-        return RowPlan(n, shown(row.sku), "rejected", f"invalid SKU: {problem}")
+        return RowPlan(n, shown(row.sku), "rejected", f"invalid SKU: {problem}", **where)
     if row.sku in seen:
-        return RowPlan(n, row.sku, "rejected", f"duplicate SKU (first on row {seen[row.sku]})")
-    seen[row.sku] = n
-    facts: dict[str, Any] = {"category": row.category[:100], "title": (row.title or "")[:MAX_TITLE_CHARS] or None}
-    have, model_class = images.get(row.sku, {}), mapping.get(fold(row.category))
+        return RowPlan(n, row.sku, "rejected", f"duplicate SKU (first on {seen[row.sku]})", **where)
+    seen[row.sku] = f"line {row.line}" if row.line is not None else f"row {n}"
+    facts: dict[str, Any] = {
+        "category": row.category[:100],
+        "title": (row.title or "")[:MAX_TITLE_CHARS] or None,
+        **where,
+    }
+    have = images.get(row.sku, {})
+    model_class, unmatched = classify(row.category)
     real = "row names an image" if (row.image or "").strip() else have.get("real")
     if real:
         reason = real if real == "row names an image" else f"real image in the bucket: {real}"
-        return RowPlan(n, row.sku, "skipped", reason, "real", model_class=model_class, key=have.get("synthetic"),
-                       supersede="synthetic" in have, **facts)
+        return RowPlan(
+            n,
+            row.sku,
+            "skipped",
+            reason,
+            "real",
+            model_class=model_class,
+            key=have.get("synthetic"),
+            supersede="synthetic" in have,
+            **facts,
+        )
     if row.title and len(row.title) > MAX_TITLE_CHARS:
-        return RowPlan(n, row.sku, "rejected", f"title is {len(row.title)} characters, over the limit of "
-                                               f"{MAX_TITLE_CHARS}", "rejected", **facts)
+        return RowPlan(
+            n,
+            row.sku,
+            "rejected",
+            f"title is {len(row.title)} characters, over the limit of {MAX_TITLE_CHARS}",
+            "rejected",
+            **facts,
+        )
     if model_class is None:
-        return RowPlan(n, row.sku, "rejected", f"unknown category {row.category[:60]!r}: not a model class and "
-                                               f"not in the mapping", "rejected", **facts)
+        return RowPlan(
+            n,
+            row.sku,
+            "rejected",
+            f"unknown category {row.category[:60]!r}: {unmatched}",
+            "rejected",
+            **facts,
+        )
     if "synthetic" in have:
-        return RowPlan(n, row.sku, "skipped", f"synthetic image exists: {have['synthetic']}", "synthetic",
-                       model_class=model_class, key=have["synthetic"], **facts)
-    return RowPlan(n, row.sku, "generate", None, "missing", model_class=model_class,
-                   key=catalogue_key(row.sku, fmt), **facts)
+        return RowPlan(
+            n,
+            row.sku,
+            "skipped",
+            f"synthetic image exists: {have['synthetic']}",
+            "synthetic",
+            model_class=model_class,
+            key=have["synthetic"],
+            **facts,
+        )
+    return RowPlan(
+        n,
+        row.sku,
+        "generate",
+        None,
+        "missing",
+        model_class=model_class,
+        key=catalogue_key(row.sku, fmt),
+        **facts,
+    )

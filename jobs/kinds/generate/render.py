@@ -1,4 +1,5 @@
 """kind "generate": COUNT plain images of one category at the model's native resolution."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,19 +16,42 @@ def asset_key(job_id: str, image_index: int, fmt: str) -> str:
 class Generate:
     def units(self, claim: Claim) -> list[Unit]:
         p, fmt, base = claim.params, claim.spec["format"], seed_base(claim)
-        return [Unit(claim, n, p["label"], (image_seed(base, claim.index, n),),
-                     frozenset({asset_key(claim.job_id, n, fmt)}))
-                for n in range(p["start"], p["start"] + p["count"])]
+        return [
+            Unit(
+                claim,
+                n,
+                p["label"],
+                (image_seed(base, claim.index, n),),
+                frozenset({asset_key(claim.job_id, n, fmt)}),
+            )
+            for n in range(p["start"], p["start"] + p["count"])
+        ]
 
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
         claim, fmt = unit.claim, unit.claim.spec["format"]
         image = to_pil(pixels[0])
         category = claim.params["category"]
-        metadata = {"job": claim.job_id, "model": claim.model_name, "version": claim.model_version,
-                    "seed": str(unit.seeds[0]), "category": category, "synthetic": "true"}
+        metadata = {
+            "job": claim.job_id,
+            "model": claim.model_name,
+            "version": claim.model_version,
+            "seed": str(unit.seeds[0]),
+            "category": category,
+            "synthetic": "true",
+        }
         (key,) = unit.keys
-        return [Output(key, encode(image, fmt), CONTENT_TYPES[fmt], metadata, image.width, image.height,
-                       unit.seeds[0], category)]
+        return [
+            Output(
+                key,
+                encode(image, fmt),
+                CONTENT_TYPES[fmt],
+                metadata,
+                image.width,
+                image.height,
+                unit.seeds[0],
+                category,
+            )
+        ]
 
 
 def create_renderer(deps: RenderDeps) -> Generate:

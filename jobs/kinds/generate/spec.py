@@ -1,4 +1,5 @@
 """The spec of a plain generation job."""
+
 from __future__ import annotations
 
 from typing import Literal

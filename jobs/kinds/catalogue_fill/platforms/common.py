@@ -4,6 +4,7 @@ A reader turns a shop export into units (``PlatformRow``: the things the platfor
 to) and notes (``RowNote``: each record skipped or rejected, with the file's own line number -- the
 physical line where the record starts -- the platform's identifier and the reason).
 """
+
 from __future__ import annotations
 
 import csv
@@ -71,11 +72,16 @@ class Notes:
 
     def file(self, fmt: str, units: list[PlatformRow]) -> PlatformFile:
         """The read file; units and notes each in line order."""
+
         def by_line(x):
             return x.line
 
-        return PlatformFile(fmt, sorted(units, key=by_line), sorted(self.skipped, key=by_line),
-                            sorted(self.rejected, key=by_line))
+        return PlatformFile(
+            fmt,
+            sorted(units, key=by_line),
+            sorted(self.skipped, key=by_line),
+            sorted(self.rejected, key=by_line),
+        )
 
 
 def as_text(data: str | bytes) -> str:

@@ -12,12 +12,19 @@ which is also the job's SKU. Not units, reported skipped:
 an image when any of ``base_image``, ``small_image``, ``thumbnail_image`` or ``additional_images``
 is set (``no_selection`` is Magento's "none").
 """
+
 from __future__ import annotations
 
 from collections import Counter
 
-from jobs.kinds.catalogue_fill.platforms.common import (Notes, PlatformFile, PlatformRow,
-                                                        dict_records, segments, sku_rejection)
+from jobs.kinds.catalogue_fill.platforms.common import (
+    Notes,
+    PlatformFile,
+    PlatformRow,
+    dict_records,
+    segments,
+    sku_rejection,
+)
 from jobs.kinds.catalogue_fill.rows import fold
 
 _IMAGES = ("base_image", "small_image", "thumbnail_image", "additional_images")
@@ -28,12 +35,17 @@ def read_magento(text: str) -> PlatformFile:
     notes = Notes()
     rows = list(dict_records(text, notes, "sku"))
     parents = _children(rows)
-    units, first, counts = [], {}, Counter(parents.values())
+    units: list[PlatformRow] = []
+    first: dict[str, int] = {}
+    counts = Counter(parents.values())
     for line, r in rows:
         sku, store_view = r.get("sku", ""), r.get("store_view_code", "").strip()
         if store_view:
-            notes.skip(line, sku, f"store-view row ({store_view[:40]}): overrides a product's "
-                                  f"values, not a product")
+            notes.skip(
+                line,
+                sku,
+                f"store-view row ({store_view[:40]}): overrides a product's values, not a product",
+            )
             continue
         problem = sku_rejection(sku)
         if problem:
@@ -44,15 +56,21 @@ def read_magento(text: str) -> PlatformFile:
             continue
         first[sku] = line
         if sku in parents and fold(r.get("visibility", "")) == _HIDDEN:
-            notes.skip(line, sku, f"child of configurable {parents[sku]!r}, not visible "
-                                  f"individually: the shop shows the parent's image")
+            notes.skip(
+                line,
+                sku,
+                f"child of configurable {parents[sku]!r}, not visible "
+                f"individually: the shop shows the parent's image",
+            )
             continue
         kind = r.get("product_type", "").strip() or "simple"
         note = kind + (f", {counts[sku]} children" if kind == "configurable" else "")
-        paths = tuple(p for p in (segments(c, "/") for c in r.get("categories", "").split(","))
-                      if p)
-        units.append(PlatformRow(line, sku, sku, paths, r.get("name", "").strip() or None,
-                                 _image(r), note))
+        paths = tuple(
+            p for p in (segments(c, "/") for c in r.get("categories", "").split(",")) if p
+        )
+        units.append(
+            PlatformRow(line, sku, sku, paths, r.get("name", "").strip() or None, _image(r), note)
+        )
     return notes.file("magento", units)
 
 

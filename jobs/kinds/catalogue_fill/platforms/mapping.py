@@ -7,6 +7,7 @@ nearest the leaf. Over several paths (Magento and WooCommerce list several), the
 match wins, the first path on a tie. With no rule, the last segment is tried against the model's
 class names. Matching ignores case and outer spaces (``fold``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -45,14 +46,18 @@ def compile_rules(mapping: Mapping[str, str], class_names: Sequence[str]) -> Rul
         if not segs:
             raise SpecError(f"mapping.{key}", "names no category")
         if segs in by_path:
-            raise SpecError(f"mapping.{key}", f"the same path as {by_path[segs][1]!r} (segments "
-                                              f"match ignoring case, outer spaces and separator)")
+            raise SpecError(
+                f"mapping.{key}",
+                f"the same path as {by_path[segs][1]!r} (segments "
+                f"match ignoring case, outer spaces and separator)",
+            )
         by_path[segs] = (value, key)
     return Rules(by_path, {fold(c): c for c in class_names})
 
 
-def resolve_category(paths: Sequence[Path], mapping: Mapping[str, str] | Rules,
-                     class_names: Sequence[str] = ()) -> tuple[str | None, str]:
+def resolve_category(
+    paths: Sequence[Path], mapping: Mapping[str, str] | Rules, class_names: Sequence[str] = ()
+) -> tuple[str | None, str]:
     """(model class or None, why): the most specific rule, else a last segment that is a class."""
     rules = mapping if isinstance(mapping, Rules) else compile_rules(mapping, class_names)
     split = [p for p in (split_path(p) for p in paths) if p]
@@ -96,8 +101,11 @@ def parse_category_text(text: str) -> list[tuple[str, ...]]:
     return [p for p in (split_path(part) for part in text.split(_PATHS_SEP.strip())) if p]
 
 
-def to_catalogue_rows(units: Sequence[PlatformRow], mapping: Mapping[str, str] | None = None,
-                      class_names: Sequence[str] | None = None) -> list[dict]:
+def to_catalogue_rows(
+    units: Sequence[PlatformRow],
+    mapping: Mapping[str, str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> list[dict]:
     """One generic row per unit, in the units' order: {"sku", "category"[, "title"][, "image"]}.
 
     With ``class_names`` the category is the model class the mapping resolves, or the unit's

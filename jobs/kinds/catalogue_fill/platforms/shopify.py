@@ -11,12 +11,19 @@ Value``) and image-only rows (``Image Src`` alone) follow. The category is ``Typ
 has an image when ``Image Src`` or ``Variant Image`` is set on any of its rows. A product whose
 Handle is not a valid SKU is rejected once, at its first line.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobs.kinds.catalogue_fill.platforms.common import (Notes, PlatformFile, PlatformRow,
-                                                        dict_records, segments, sku_rejection)
+from jobs.kinds.catalogue_fill.platforms.common import (
+    Notes,
+    PlatformFile,
+    PlatformRow,
+    dict_records,
+    segments,
+    sku_rejection,
+)
 
 _VARIANT_FIELDS = ("variant sku", "option1 value", "variant price", "variant barcode")
 
@@ -58,6 +65,9 @@ def read_shopify(text: str) -> PlatformFile:
             continue
         path = segments(p.type, ">") if p.type else segments(p.category, ">")
         note = f"product, {p.variants} variant row(s), {p.image_rows} image row(s)"
-        units.append(PlatformRow(p.line, handle, handle, (path,) if path else (), p.title or None,
-                                 p.image, note))
+        units.append(
+            PlatformRow(
+                p.line, handle, handle, (path,) if path else (), p.title or None, p.image, note
+            )
+        )
     return notes.file("shopify", units)

@@ -9,13 +9,20 @@ that form is refused so the import file can tell the two apart (it writes ``ID``
 own ``SKU``, blank when it has none). ``Categories`` holds comma-separated ``Clothing > Hoodies``
 paths, ``Images`` comma-separated URLs (the first is the product image); ``\\,`` escapes a comma.
 """
+
 from __future__ import annotations
 
 import re
 
-from jobs.kinds.catalogue_fill.platforms.common import (Notes, PlatformFile, PlatformRow,
-                                                        dict_records, segments, sku_rejection,
-                                                        split_list)
+from jobs.kinds.catalogue_fill.platforms.common import (
+    Notes,
+    PlatformFile,
+    PlatformRow,
+    dict_records,
+    segments,
+    sku_rejection,
+    split_list,
+)
 
 _PLACEHOLDER = re.compile(r"id-[0-9]+")
 _FLAGS = ("virtual", "downloadable")  # written into Type beside the product type
@@ -29,7 +36,9 @@ def placeholder_sku(product_id: str) -> str:
 def read_woocommerce(text: str) -> PlatformFile:
     notes = Notes()
     rows = list(dict_records(text, notes, "SKU"))
-    units, first, variations = [], {}, {}
+    units: list[PlatformRow] = []
+    first: dict[str, int] = {}
+    variations: dict[str, int] = {}
     for line, r in rows:
         pid, own = r.get("id", "").strip(), r.get("sku", "").strip()
         ident = own or (f"id:{pid}" if pid else "")
@@ -38,8 +47,11 @@ def read_woocommerce(text: str) -> PlatformFile:
         if kind == "variation":
             parent = r.get("parent", "").strip() or "?"
             variations[parent] = variations.get(parent, 0) + 1
-            own_image = "has its own image" if r.get("images", "").strip() else (
-                "without its own image it shows its parent's")
+            own_image = (
+                "has its own image"
+                if r.get("images", "").strip()
+                else ("without its own image it shows its parent's")
+            )
             notes.skip(line, ident, f"variation of {parent[:60]!r}: {own_image}")
             continue
         problem = _problem(pid, own)
@@ -51,11 +63,21 @@ def read_woocommerce(text: str) -> PlatformFile:
             notes.reject(line, ident, f"duplicate SKU (first on line {first[sku]})")
             continue
         first[sku] = line
-        paths = tuple(p for p in (segments(c, ">") for c in split_list(r.get("categories", "")))
-                      if p)
+        paths = tuple(
+            p for p in (segments(c, ">") for c in split_list(r.get("categories", ""))) if p
+        )
         images = split_list(r.get("images", ""))
-        units.append(PlatformRow(line, pid, sku, paths, r.get("name", "").strip() or None,
-                                 images[0] if images else "", kind))
+        units.append(
+            PlatformRow(
+                line,
+                pid,
+                sku,
+                paths,
+                r.get("name", "").strip() or None,
+                images[0] if images else "",
+                kind,
+            )
+        )
     units = [_with_variations(u, variations) for u in units]
     return notes.file("woocommerce", units)
 
@@ -74,5 +96,12 @@ def _with_variations(u: PlatformRow, variations: dict[str, int]) -> PlatformRow:
     n = variations.get(f"id:{u.platform_id}", 0) + (variations.get(u.sku, 0) if u.sku else 0)
     if u.kind_note != "variable":
         return u
-    return PlatformRow(u.line, u.platform_id, u.sku, u.category_paths, u.title, u.image,
-                       f"variable, {n} variation(s)")
+    return PlatformRow(
+        u.line,
+        u.platform_id,
+        u.sku,
+        u.category_paths,
+        u.title,
+        u.image,
+        f"variable, {n} variation(s)",
+    )
