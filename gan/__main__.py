@@ -1,4 +1,6 @@
-"""`python -m gan train|generate|evaluate|bench-gan|classifier`: the ML commands alone.
+"""`python -m gan train|generate|evaluate|bench-gan|classifier|train-upscaler|upscale|upscale-eval`.
+
+The ML commands alone.
 
 The same commands as `assetgen train` etc., without the service stack (no SQLAlchemy, Celery or
 boto3 imported), for a training machine that has only torch, click, Pillow and tqdm. Model names
@@ -16,6 +18,7 @@ from gan.cli import (
     generate_command,
     train_command,
 )
+from gan.upscale_cli import train_upscaler_command, upscale_command, upscale_eval_command
 
 
 def build() -> click.Group:
@@ -26,6 +29,9 @@ def build() -> click.Group:
         ("evaluate", evaluate_command),
         ("bench-gan", bench_gan_command),
         ("classifier", classifier_command),
+        ("train-upscaler", train_upscaler_command),
+        ("upscale", upscale_command),
+        ("upscale-eval", upscale_eval_command),
     ):
         group.add_command(command, name)
     return group

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from gan.cli import make_evaluate_command, make_generate_command, train_command
+from gan.upscale_cli import train_upscaler_command, upscale_command, upscale_eval_command
 from jobs.cli.bench import bench
 from jobs.cli.context import AppContext
 from jobs.cli.db import db
@@ -48,6 +49,9 @@ main.add_command(bench)
 main.add_command(train_command, "train")
 main.add_command(make_generate_command(resolve_published), "generate")
 main.add_command(make_evaluate_command(resolve_published), "evaluate")
+main.add_command(train_upscaler_command, "train-upscaler")
+main.add_command(upscale_command, "upscale")
+main.add_command(upscale_eval_command, "upscale-eval")
 # a kind's own top-level commands (catalogue fill: `assetgen catalogue`)
 for _kind in KINDS.values():
     for _command in _kind.commands:
