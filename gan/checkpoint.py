@@ -107,29 +107,39 @@ def update_meta(path, **fields) -> dict:
 
 def _resolve(path: Path) -> tuple[Path, Path]:
     """(json path, safetensors path) for a checkpoint dir or either of its files."""
+    return resolve_files(path, META_NAME, WEIGHTS_NAME, "a generator checkpoint")
+
+
+def resolve_files(path: Path, meta_name: str, weights_name: str, what: str) -> tuple[Path, Path]:
+    """(json path, safetensors path) of a folder holding both, or given either file; ``what``
+    names the kind of checkpoint in the error (generator, upscaler)."""
+    path = Path(path)
     if path.is_dir():
-        return path / META_NAME, path / WEIGHTS_NAME
-    if path.suffix == ".json":
-        return path, path.with_suffix(".safetensors")
-    if path.suffix == ".safetensors":
-        return path.with_suffix(".json"), path
+        return path / meta_name, path / weights_name
+    if path.suffix in (".json", ".safetensors"):
+        return path.with_suffix(".json"), path.with_suffix(".safetensors")
     raise CheckpointError(
-        f"{path}: not a generator checkpoint; expected a folder holding {META_NAME} and "
-        f"{WEIGHTS_NAME}, or one of those files (pickled .pt/.pth/.ckpt/.bin files are refused)"
+        f"{path}: not {what}; expected a folder holding {meta_name} and "
+        f"{weights_name}, or one of those files (pickled .pt/.pth/.ckpt/.bin files are refused)"
     )
 
 
 def _read_meta(meta_path: Path) -> dict:
+    return read_meta(meta_path, FORMAT, ("sha256", "model", "class_names"), "checkpoint")
+
+
+def read_meta(meta_path: Path, fmt: str, required: tuple[str, ...], what: str) -> dict:
+    """A checkpoint's JSON: present, valid, of format ``fmt``, with the ``required`` fields."""
     if not meta_path.is_file():
-        raise CheckpointError(f"{meta_path}: missing checkpoint metadata (JSON) file")
+        raise CheckpointError(f"{meta_path}: missing {what} metadata (JSON) file")
     try:
         meta = json.loads(meta_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{meta_path}: not valid JSON ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise CheckpointError(f"{meta_path}: format is {found!r}, expected {FORMAT!r}")
-    for key in ("sha256", "model", "class_names"):
+        raise CheckpointError(f"{meta_path}: format is {found!r}, expected {fmt!r}")
+    for key in required:
         if key not in meta:
             raise CheckpointError(f"{meta_path}: metadata lacks the field {key!r}")
     return meta

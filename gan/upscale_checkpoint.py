@@ -7,7 +7,6 @@ are read with safetensors only, after their sha256 matches the JSON; pickles are
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from pathlib import Path
 
 from torch import nn
@@ -17,7 +16,9 @@ from gan.checkpoint import (
     atomic_write_bytes,
     atomic_write_json,
     default_model_path,
+    read_meta,
     read_verified_weights,
+    resolve_files,
     sha256_bytes,
     state_dict_bytes,
 )
@@ -65,31 +66,11 @@ def save_upscaler(out_dir, net: nn.Module, meta: dict) -> Path:
 
 def resolve_upscaler(path) -> tuple[Path, Path]:
     """(json path, safetensors path) for an upscaler folder or either of its two files."""
-    path = Path(path)
-    if path.is_dir():
-        return path / META_NAME, path / WEIGHTS_NAME
-    if path.suffix in (".json", ".safetensors"):
-        return path.with_suffix(".json"), path.with_suffix(".safetensors")
-    raise CheckpointError(
-        f"{path}: not an upscaler checkpoint; expected a folder holding {META_NAME} and "
-        f"{WEIGHTS_NAME}, or one of those files (pickled .pt/.pth/.ckpt/.bin files are refused)"
-    )
+    return resolve_files(Path(path), META_NAME, WEIGHTS_NAME, "an upscaler checkpoint")
 
 
 def read_upscaler_meta(meta_path: Path) -> dict:
-    if not meta_path.is_file():
-        raise CheckpointError(f"{meta_path}: missing upscaler metadata (JSON) file")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{meta_path}: not valid JSON ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise CheckpointError(f"{meta_path}: format is {found!r}, expected {FORMAT!r}")
-    for key in ("sha256", "arch", "config"):
-        if key not in meta:
-            raise CheckpointError(f"{meta_path}: metadata lacks the field {key!r}")
-    return meta
+    return read_meta(meta_path, FORMAT, ("sha256", "arch", "config"), "upscaler")
 
 
 def load_upscaler(path, device="cpu") -> tuple[nn.Module, dict]:
