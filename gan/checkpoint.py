@@ -88,8 +88,14 @@ def save_generator(out_dir, generator: Generator, meta: dict) -> Path:
         raise ValueError(
             f"{len(record['class_names'])} class_names for a model with {cfg.num_classes} classes"
         )
-    atomic_write_bytes(out / WEIGHTS_NAME, data)
-    atomic_write_json(out / META_NAME, record)
+    return write_checkpoint(out, data, record, WEIGHTS_NAME, META_NAME)
+
+
+def write_checkpoint(out: Path, data: bytes, record: dict, weights_name: str, meta_name: str):
+    """The weights first, then the JSON that describes them: a JSON always means complete
+    weights (generator and upscaler checkpoints alike)."""
+    atomic_write_bytes(out / weights_name, data)
+    atomic_write_json(out / meta_name, record)
     return out
 
 

@@ -13,14 +13,13 @@ from torch import nn
 
 from gan.checkpoint import (
     CheckpointError,
-    atomic_write_bytes,
-    atomic_write_json,
     default_model_path,
     read_meta,
     read_verified_weights,
     resolve_files,
     sha256_bytes,
     state_dict_bytes,
+    write_checkpoint,
 )
 from gan.upscaler import UpscalerConfig, build_upscaler
 
@@ -59,9 +58,7 @@ def save_upscaler(out_dir, net: nn.Module, meta: dict) -> Path:
         config=cfg.to_dict(),
         scale=cfg.scale,
     )
-    atomic_write_bytes(out / WEIGHTS_NAME, data)
-    atomic_write_json(out / META_NAME, record)
-    return out
+    return write_checkpoint(out, data, record, WEIGHTS_NAME, META_NAME)
 
 
 def resolve_upscaler(path) -> tuple[Path, Path]:

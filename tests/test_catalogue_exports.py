@@ -26,29 +26,12 @@ from jobs.kinds.catalogue_fill.spec import (
 from jobs.kinds.catalogue_fill.state import job_report
 from jobs.kinds.registry import parse_spec
 from jobs.specs import SpecError
+from tests.catalogue_fixtures import FILES, FILLED, FIXTURES, HAD_IMAGES
 from tests.support import bearer, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
 
-FIXTURES = Path(__file__).parent / "fixtures" / "catalogue"
 MAPPING = FIXTURES / "mapping.json"
-FILES = {
-    "shopify": "shopify_products.csv",
-    "magento": "magento_catalog_product.csv",
-    "woocommerce": "woocommerce_products.csv",
-}
-# What each fixture fills (no image, a category the mapping resolves) and what had an image, by
-# the platform's identifier (tests/test_catalogue_platforms.py checks the readers on the same).
-FILLED = {
-    "shopify": {"classic-tee", "wool-pullover", "canvas-bag", "sneaker-run"},
-    "magento": {"MJ01-L-Red", "MJ01", "MP01", "MT01"},
-    "woocommerce": {"10", "20", "30", "40", "44"},
-}
-HAD_IMAGES = {
-    "shopify": {"denim-trousers", "summer-dress", "rain-coat"},
-    "magento": {"MS01", "WD01"},
-    "woocommerce": {"11"},
-}
 IDENT = {"shopify": "Handle", "magento": "sku", "woocommerce": "ID"}
 IMAGE = {"shopify": "Image Src", "magento": "base_image", "woocommerce": "Images"}
 CDN = "https://cdn.example.com/shop"

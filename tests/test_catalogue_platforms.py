@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -35,28 +34,12 @@ from jobs.kinds.catalogue_fill.platforms.common import records
 from jobs.kinds.catalogue_fill.rows import CatalogueFileError, build_mapping, decide_rows
 from jobs.kinds.catalogue_fill.spec import CatalogueRow
 from jobs.specs import SpecError
+from tests.catalogue_fixtures import FILES, FILLED, FIXTURES, HAD_IMAGES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "catalogue"
 CLASSES = FASHION_MNIST_CLASSES  # the shipped default model's classes
 MAPPING = json.loads((FIXTURES / "mapping.json").read_text())
-FILES = {
-    "shopify": "shopify_products.csv",
-    "magento": "magento_catalog_product.csv",
-    "woocommerce": "woocommerce_products.csv",
-}
 INVALID = "invalid SKU: only A-Z a-z 0-9 . _ - are allowed, starting with a letter or digit"
 TOO_LONG = "invalid SKU: 70 characters, over the limit of 64"
-# The units each fixture fills (no image, a category the mapping resolves), by platform id.
-FILLED = {
-    "shopify": {"classic-tee", "wool-pullover", "canvas-bag", "sneaker-run"},
-    "magento": {"MJ01-L-Red", "MJ01", "MP01", "MT01"},
-    "woocommerce": {"10", "20", "30", "40", "44"},
-}
-HAD_IMAGES = {
-    "shopify": {"denim-trousers", "summer-dress", "rain-coat"},
-    "magento": {"MS01", "WD01"},
-    "woocommerce": {"11"},
-}
 
 
 def raw(fmt: str) -> bytes:
