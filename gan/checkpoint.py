@@ -17,7 +17,7 @@ from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
 from gan.config import ModelConfig
-from gan.models import Generator, build_generator
+from gan.models import build_generator
 
 FORMAT = "assetgen-generator/1"
 WEIGHTS_NAME = "generator.safetensors"
@@ -57,7 +57,7 @@ def state_dict_bytes(module: torch.nn.Module) -> bytes:
     return st_save_bytes(tensors)
 
 
-def save_generator(out_dir, generator: Generator, meta: dict) -> Path:
+def save_generator(out_dir, generator: torch.nn.Module, meta: dict) -> Path:
     """Write out_dir/generator.safetensors and out_dir/generator.json; return out_dir.
 
     `meta` adds to / overrides the recorded fields (class_names, dataset, training, metrics...).
@@ -173,7 +173,7 @@ def read_verified_weights(weights_path: Path, expected_sha256: str) -> dict[str,
         raise CheckpointError(f"{weights_path}: not a valid safetensors file ({exc})") from exc
 
 
-def load_generator(path, device="cpu") -> tuple[Generator, dict]:
+def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
     """Load a verified generator (eval mode, no grad) and its metadata dict."""
     meta_path, weights_path = _resolve(Path(path))
     meta = _read_meta(meta_path)

@@ -17,7 +17,9 @@ from gan.config import ModelConfig, TrainConfig
 from gan.data import DataError, load_source
 from gan.device import resolve_device
 from gan.evaluate import evaluate, headline
+from gan.models import ARCHS
 from gan.sampling import MAX_SEED, sample
+from gan.splits import load_splits
 from gan.train import train
 
 
@@ -65,7 +67,15 @@ def resolve_model(model: str, resolver=None) -> Path:
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
 @click.option(
-    "--image-size", type=click.Choice(["32", "64", "128"]), default="32", show_default=True
+    "--arch",
+    type=click.Choice(sorted(ARCHS)),
+    default="sngan",
+    show_default=True,
+    help="Network (see docs/gan.md): sngan (Fashion-MNIST default), fastgan (photos), dcgan "
+    "(the classic baseline). An arch brings its recipe's defaults; explicit options win.",
+)
+@click.option(
+    "--image-size", type=click.Choice(["32", "64", "128", "256"]), default="32", show_default=True
 )
 @click.option(
     "--channels",
@@ -75,36 +85,32 @@ def resolve_model(model: str, resolver=None) -> Path:
     help="auto: 1 for Fashion-MNIST, 3 for photos.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=None, help="Default 64 (or the arch recipe's).")
 @click.option(
     "--g-width",
     type=int,
-    default=32,
-    show_default=True,
-    help="Generator channels at full resolution.",
+    default=None,
+    help="Generator channels at full resolution (default 32, or the arch recipe's).",
 )
 @click.option(
     "--d-width",
     type=int,
-    default=32,
-    show_default=True,
-    help="Discriminator channels at full resolution.",
+    default=None,
+    help="Discriminator channels at full resolution (default 32, or the arch recipe's).",
 )
 @click.option(
-    "--lr-g", type=float, default=2e-4, show_default=True, help="Generator Adam learning rate."
+    "--lr-g", type=float, default=None, help="Generator Adam learning rate (default 2e-4)."
 )
 @click.option(
     "--lr-d",
     type=float,
-    default=4e-4,
-    show_default=True,
-    help="Discriminator Adam learning rate (TTUR: faster).",
+    default=None,
+    help="Discriminator Adam learning rate (default 4e-4, TTUR; or the arch recipe's).",
 )
 @click.option(
     "--augment",
-    default="auto",
-    show_default=True,
-    help="DiffAugment: auto, off, or e.g. color,translation,cutout.",
+    default=None,
+    help="DiffAugment: auto (default), off, or e.g. color,translation,cutout.",
 )
 @click.option(
     "--d-steps",
@@ -119,6 +125,23 @@ def resolve_model(model: str, resolver=None) -> Path:
     default=0.0,
     show_default=True,
     help="Weight of the MSGAN mode-seeking term (0 = off).",
+)
+@click.option(
+    "--cond-start",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Transitional conditioning: steps trained unconditionally (default 0 or the recipe's).",
+)
+@click.option(
+    "--cond-ramp",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Steps over which the class is then brought in (0 = at once).",
+)
+@click.option(
+    "--flip/--no-flip",
+    default=None,
+    help="Mirror half of each real batch (default: on for photos).",
 )
 @click.option(
     "--amp/--no-amp",
@@ -153,6 +176,7 @@ def train_command(
     epochs,
     max_minutes,
     device,
+    arch,
     image_size,
     channels,
     seed,
@@ -164,37 +188,58 @@ def train_command(
     augment,
     d_steps,
     mode_seeking,
+    cond_start,
+    cond_ramp,
+    flip,
     amp,
     threads,
     sample_every,
     keep_snapshots,
     resume,
 ):
-    """Train the conditional GAN on SOURCE into RUN_DIR."""
+    """Train the conditional GAN on SOURCE into RUN_DIR.
+
+    A source with a validation split (gan.splits: Fashion-MNIST, a folder with splits.csv, or
+    any folder) trains on its train split less validation, which stays held out for choosing
+    snapshots; the test split is never read here.
+    """
     try:
-        data = load_source(source, int(image_size), None if channels == "auto" else int(channels))
+        splits = load_splits(source, int(image_size), None if channels == "auto" else int(channels))
     except DataError as exc:
         raise click.ClickException(str(exc)) from exc
+    data = splits.fit
+    explicit = {
+        "batch_size": batch_size,
+        "lr_g": lr_g,
+        "lr_d": lr_d,
+        "augment": augment,
+        "cond_start": cond_start,
+        "cond_ramp": cond_ramp,
+        "flip": flip,
+        "model.g_width": g_width,
+        "model.d_width": d_width,
+    }
+    photos = not data.source.startswith("fashion-mnist")
+    opts = {"flip": photos, **ARCHS[arch].recipe}
+    opts.update({k: v for k, v in explicit.items() if v is not None})
+    model_opts = {k[6:]: opts.pop(k) for k in list(opts) if k.startswith("model.")}
     for path, reason in data.skipped:
         click.echo(f"skipped unreadable image {path}: {reason}", err=True)
     try:
         model = ModelConfig(
+            arch=arch,
             image_size=int(image_size),
             channels=data.channels,
             num_classes=len(data.class_names),
-            g_width=g_width,
-            d_width=d_width,
+            **model_opts,
         )
         cfg = TrainConfig(
             model=model,
-            batch_size=batch_size,
             epochs=epochs or (1e6 if max_minutes else 10.0),
             max_minutes=max_minutes,
             seed=seed,
             device=device,
-            augment=augment,
-            lr_g=lr_g,
-            lr_d=lr_d,
+            **opts,
             d_steps=d_steps,
             mode_seeking=mode_seeking,
             amp=amp,

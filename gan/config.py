@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SUPPORTED_SIZES = (32, 64, 128)
+SUPPORTED_SIZES = (32, 64, 128, 256)  # each arch supports a subset (gan.models.ARCHS)
 SUPPORTED_CHANNELS = (1, 3)
 
 
@@ -13,6 +13,9 @@ SUPPORTED_CHANNELS = (1, 3)
 class ModelConfig:
     """Architecture of the conditional generator/discriminator pair."""
 
+    # The network (a gan.models.ARCHS key). Absent in a checkpoint = "sngan", the network of
+    # every checkpoint written before archs existed: they load and sample the same bytes.
+    arch: str = "sngan"
     image_size: int = 32  # square side in pixels; one of SUPPORTED_SIZES
     channels: int = 1  # 1 = grayscale, 3 = RGB
     num_classes: int = 10  # number of categories the generator is conditioned on
@@ -31,6 +34,9 @@ class ModelConfig:
         for name in ("z_dim", "g_width", "d_width", "max_width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+        from gan.models import check_arch  # the registry imports this module
+
+        check_arch(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -71,6 +77,13 @@ class TrainConfig:
     # Training"): "auto" = on when the dataset has fewer than `augment_below` images.
     augment: str = "auto"  # "auto", "off", or a comma list of color,translation,cutout
     augment_below: int = 10_000
+    # Transitional conditioning (Shahbazi et al. ICLR 2022): the class terms of G and D are
+    # scaled by 0 until step cond_start, then ramp linearly to 1 over cond_ramp steps.
+    # cond_ramp = 0: fully conditional from the first step.
+    cond_start: int = 0
+    cond_ramp: int = 0
+    # Random horizontal flips of the real batches (products are mirror-symmetric as a class).
+    flip: bool = False
     epochs: float = 10.0  # stop after this many passes over the data (fractions allowed)
     max_minutes: float | None = None  # also stop after this much wall time in this invocation
     seed: int = 0
@@ -99,6 +112,8 @@ class TrainConfig:
             )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
+        if self.cond_start < 0 or self.cond_ramp < 0:
+            raise ValueError(f"cond_start/cond_ramp={self.cond_start}/{self.cond_ramp}: >= 0")
         if self.epochs <= 0:
             raise ValueError(f"epochs={self.epochs}: must be > 0")
         if self.max_minutes is not None and self.max_minutes <= 0:
@@ -107,6 +122,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def conditioning(self, step: int) -> float:
+        """The conditioning strength at `step` (1 = fully class-conditional)."""
+        if self.cond_ramp == 0:
+            return 0.0 if step < self.cond_start else 1.0
+        return min(1.0, max(0.0, (step - self.cond_start) / self.cond_ramp))
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

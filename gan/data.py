@@ -85,6 +85,10 @@ class ImageDataset:
         }
         return dict(self._fingerprint)
 
+    def batch(self, index: torch.Tensor) -> torch.Tensor:
+        """uint8 images of `index` (the gan.stream source protocol)."""
+        return self.images[index]
+
     def subset(self, index: torch.Tensor) -> ImageDataset:
         return ImageDataset(self.images[index], self.labels[index], self.class_names, self.source)
 

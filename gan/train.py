@@ -1,4 +1,9 @@
-"""The training loop: hinge-loss conditional GAN with TTUR, EMA generator and DiffAugment.
+"""The training loop, for every registered arch: its loss, TTUR, EMA generator, DiffAugment,
+transitional conditioning, batches streamed from memory or files.
+
+The loop knows no architecture: networks come from gan.models.ARCHS through the model
+config's `arch`, the objective from the arch's `loss` (gan.losses), and a discriminator's
+auxiliary loss on real images (FastGAN's reconstructions) through `gan.models.score_real`.
 
 `train(config, data, out_dir, on_progress=None, should_stop=None)` writes into out_dir:
 config.json, metrics.jsonl, loss.png, samples/step_XXXXXXX.png, generator.{safetensors,json}
@@ -17,15 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from gan.augment import diff_augment
 from gan.checkpoint import CheckpointError, atomic_write_json, save_generator
 from gan.config import TrainConfig, parse_augment
-from gan.data import ImageDataset
 from gan.device import resolve_device
-from gan.models import build_discriminator, build_generator
+from gan.losses import d_loss, g_loss
+from gan.models import arch_spec, build_discriminator, build_generator, score_real
+from gan.nets.layers import set_conditioning
 from gan.plots import class_grid, loss_plot
+from gan.stream import BatchStream, ImageSource
 from gan.trainstate import has_train_state, load_train_state, save_train_state
 
 # Fields that may differ between the run that wrote a train state and the one resuming it.
@@ -63,6 +69,7 @@ class Run:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     device: torch.device
+    loss: str  # gan.losses kind of the arch
     step: int = 0
 
     def modules(self) -> dict:
@@ -79,35 +86,30 @@ def build_run(cfg: TrainConfig, device: torch.device) -> Run:
     G_ema = copy.deepcopy(G).requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-    return Run(cfg, G, G_ema, D, opt_g, opt_d, device)
-
-
-def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
-    """The shuffled order of one epoch, a pure function of (seed, epoch): resume-safe."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-
-
-def batch_indices(cfg: TrainConfig, batch_no: int, n: int, cache: dict) -> torch.Tensor:
-    per_epoch = n // cfg.batch_size
-    epoch, pos = divmod(batch_no, per_epoch)
-    if cache.get("epoch") != epoch:
-        cache.update(epoch=epoch, order=epoch_order(cfg.seed, epoch, n))
-    return cache["order"][pos * cfg.batch_size : (pos + 1) * cfg.batch_size]
+    return Run(cfg, G, G_ema, D, opt_g, opt_d, device, arch_spec(cfg.model.arch).loss)
 
 
 def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp) -> dict:
-    """Hinge loss for D (Lim & Ye 2017 "Geometric GAN"; used by SNGAN, SAGAN, BigGAN)."""
+    """The arch's D loss, plus its auxiliary loss on the real images (if it has one)."""
     z = torch.randn(real.shape[0], run.cfg.model.z_dim, device=run.device)
     with amp():
         with torch.no_grad():
             fake = run.G(z, y)
-        d_real = run.D(diff_augment(real, ops), y).float()
-        d_fake = run.D(diff_augment(fake, ops), y).float()
-        loss = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
+        d_real, aux = score_real(run.D, diff_augment(real, ops), y)
+        d_fake = run.D(diff_augment(fake, ops), y)
+        adv = d_loss(run.loss, d_real, d_fake)
+        loss = adv + aux.float()
     run.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     run.opt_d.step()
-    return {"loss_d": loss.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+    stats = {
+        "loss_d": adv.item(),
+        "d_real": d_real.float().mean().item(),
+        "d_fake": d_fake.float().mean().item(),
+    }
+    if aux.requires_grad:
+        stats["recon"] = aux.item()
+    return stats
 
 
 def mode_seeking_term(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -128,7 +130,7 @@ def g_step(run: Run, y: torch.Tensor, ops, amp) -> dict:
     run.D.requires_grad_(False)  # no weight gradients for D here: saves a third of its backward
     with amp():
         fake = run.G(z, y)
-        loss = -run.D(diff_augment(fake, ops), y).float().mean()
+        loss = g_loss(run.loss, run.D(diff_augment(fake, ops), y))
         if lam:
             ms = mode_seeking_term(fake.float(), z)
             loss = loss + lam * ms
@@ -174,7 +176,7 @@ def standing_stats(
     return G.eval().requires_grad_(False)
 
 
-def write_outputs(run: Run, data: ImageDataset, out_dir: Path, extra: dict) -> None:
+def write_outputs(run: Run, data: ImageSource, out_dir: Path, extra: dict) -> None:
     """Sample grid, generator checkpoint (EMA + standing stats), loss plot, train state."""
     G_eval = standing_stats(run.G_ema, run.cfg.model.num_classes)
     grid = class_grid(G_eval, data.class_names, run.cfg.grid_per_class, scale=2)
@@ -238,8 +240,8 @@ def drop_metrics_after(path: Path, step: int) -> None:
 
 
 def prepare(
-    cfg: TrainConfig, data: ImageDataset, out_dir: Path, resume: bool
-) -> tuple[Run, ImageDataset]:
+    cfg: TrainConfig, data: ImageSource, out_dir: Path, resume: bool
+) -> tuple[Run, ImageSource]:
     if (data.image_size, data.channels, len(data.class_names)) != (
         cfg.model.image_size,
         cfg.model.channels,
@@ -273,7 +275,7 @@ def prepare(
 
 def train(
     config: TrainConfig,
-    data: ImageDataset,
+    data: ImageSource,
     out_dir,
     on_progress: Callable | None = None,
     should_stop: Callable | None = None,
@@ -287,23 +289,36 @@ def train(
     ops = augment_ops(cfg, n)
     use_amp = run.device.type == "cuda" and cfg.amp  # bf16 autocast: no loss scaling needed
     amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
-    images = data.images.to(run.device)
-    labels = data.labels.to(run.device)
-    cache: dict = {}
-    start, last_log, window = time.monotonic(), time.monotonic(), []
-    stopped = "epochs"
+    stream = BatchStream(data, cfg.batch_size, cfg.seed, run.step * cfg.d_steps, cfg.flip)
+    try:
+        stopped = loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_stop)
+    finally:
+        stream.close()
+    write_outputs(run, data, out_dir, {"stopped": stopped, "augment": list(ops)})
+    return out_dir
+
+
+def loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_stop) -> str:
+    """Steps until the end, the wall-time limit or should_stop(); returns why it stopped."""
+    cfg, n = run.cfg, len(data)
+    start = last_log = time.monotonic()
+    window: list[dict] = []
     while run.step < total_steps:
         if cfg.max_minutes is not None and time.monotonic() - start > cfg.max_minutes * 60:
-            stopped = "max_minutes"
-            break
+            return "max_minutes"
         if should_stop is not None and should_stop():
-            stopped = "should_stop"
-            break
+            return "should_stop"
+        strength = cfg.conditioning(run.step)
+        set_conditioning(run.G, strength)
+        set_conditioning(run.D, strength)
         stats = {}
-        for k in range(cfg.d_steps):
-            idx = batch_indices(cfg, run.step * cfg.d_steps + k, n, cache).to(run.device)
-            stats.update(d_step(run, to_float(images[idx]), labels[idx], ops, amp))
-        stats.update(g_step(run, labels[idx], ops, amp))
+        for _ in range(cfg.d_steps):
+            x, y = next(stream)
+            y = y.to(run.device)
+            stats.update(d_step(run, to_float(x.to(run.device)), y, ops, amp))
+        stats.update(g_step(run, y, ops, amp))
+        if cfg.cond_ramp or cfg.cond_start:
+            stats["conditioning"] = strength
         run.step += 1
         update_ema(run)
         window.append(stats)
@@ -321,8 +336,7 @@ def train(
             )
         if run.step % cfg.sample_every == 0:
             write_outputs(run, data, out_dir, {"stopped": "running", "augment": list(ops)})
-    write_outputs(run, data, out_dir, {"stopped": stopped, "augment": list(ops)})
-    return out_dir
+    return "epochs"
 
 
 def log_metrics(run: Run, window: list[dict], since: float, n: int, out_dir: Path) -> float:

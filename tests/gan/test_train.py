@@ -39,7 +39,7 @@ def test_cli_dry_run_on_a_mixed_folder_writes_a_loadable_checkpoint(tiny_folder,
             "--epochs",
             "1",
             "--batch-size",
-            "8",
+            "6",
             "--g-width",
             "8",
             "--d-width",
@@ -52,7 +52,8 @@ def test_cli_dry_run_on_a_mixed_folder_writes_a_loadable_checkpoint(tiny_folder,
     assert "broken.jpg" in res.output  # the corrupt image is reported by path
     g, meta = load_generator(out)
     assert meta["training"]["steps"] == 2 and meta["class_names"] == ["mug", "shoe"]
-    assert meta["dataset"]["num_images"] == 16 and meta["training"]["augment"] == [
+    # 16 readable photos less 1 test and 1 validation photo per class (gan.splits): 12
+    assert meta["dataset"]["num_images"] == 12 and meta["training"]["augment"] == [
         "color",
         "translation",
         "cutout",
@@ -136,7 +137,7 @@ def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_
             "--epochs",
             "2",
             "--batch-size",
-            "8",
+            "6",
             "--g-width",
             "8",
             "--d-width",
@@ -154,6 +155,7 @@ def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_
     assert (cfg["d_steps"], cfg["mode_seeking"]) == (2, 0.5)
     _, meta = load_generator(out)
     assert meta["training"]["steps"] == 2  # 2 epochs x 2 batches, two D batches per G step
+    assert cfg["flip"] is True  # photos are mirrored by default
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(r["mode_seeking"] > 0 and torch.isfinite(torch.tensor(r["loss_g"])) for r in rows)
     bad = CliRunner().invoke(

@@ -1,0 +1,1 @@
+"""The registered generator/discriminator networks (see gan.models for the registry)."""

@@ -1,0 +1,191 @@
+"""The arch registry: every network through the same trainer, old checkpoints unchanged."""
+
+import hashlib
+import json
+import shutil
+import time
+
+import pytest
+import torch
+from PIL import Image
+
+from gan.checkpoint import default_model_path, load_generator
+from gan.config import ModelConfig, TrainConfig
+from gan.data import load_image_folder
+from gan.losses import d_loss, g_loss
+from gan.models import ARCHS, ArchSpec, build_discriminator, build_generator, score_real
+from gan.nets import dcgan
+from gan.nets.layers import set_conditioning
+from gan.sampling import sample
+from gan.train import train
+
+SMALL = dict(g_width=8, d_width=8, max_width=32)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_every_arch_builds_at_every_size_it_supports(arch):
+    for size in ARCHS[arch].sizes:
+        cfg = ModelConfig(arch=arch, image_size=size, channels=3, num_classes=3, **SMALL)
+        g, d = build_generator(cfg), build_discriminator(cfg)
+        y = torch.tensor([0, 2])
+        x = g(torch.randn(2, cfg.z_dim), y)
+        assert x.shape == (2, 3, size, size) and x.abs().max() <= 1.0
+        scores, aux = score_real(d, x, y)
+        assert scores.shape == (2,) and aux.shape == ()
+        assert (aux.item() > 0) == hasattr(d, "forward_with_aux")  # FastGAN reconstructs
+
+
+def test_unknown_arch_and_unsupported_size_are_refused():
+    with pytest.raises(ValueError, match="allowed"):
+        ModelConfig(arch="stylegan9")
+    with pytest.raises(ValueError, match="built for sizes"):
+        ModelConfig(arch="sngan", image_size=256)
+
+
+def test_the_shipped_checkpoint_has_no_arch_and_loads_as_sngan_with_the_same_bytes(tmp_path):
+    meta = json.loads((default_model_path() / "generator.json").read_text())
+    assert "arch" not in meta["model"]  # written before archs existed
+    g, _ = load_generator(default_model_path())
+    assert g.cfg.arch == "sngan"
+    images = sample(g, [i % 10 for i in range(40)], list(range(40)))
+    # sha256 of these 40 samples computed with the code before the arch seam (commit 5983af1)
+    assert hashlib.sha256(images.numpy().tobytes()).hexdigest() == (
+        "1ed2e827eb5c670a5ddf30054fe253d11362db0684b5d5617b41433fb4308cca"
+    )
+    # ... and the same checkpoint with the arch spelled out samples the same bytes
+    shutil.copytree(default_model_path(), tmp_path / "m")
+    meta["model"]["arch"] = "sngan"
+    (tmp_path / "m" / "generator.json").write_text(json.dumps(meta))
+    g2, _ = load_generator(tmp_path / "m")
+    assert torch.equal(sample(g2, [i % 10 for i in range(40)], list(range(40))), images)
+
+
+def test_conditioning_strength_zero_makes_fastgan_ignore_the_class():
+    cfg = ModelConfig(arch="fastgan", image_size=32, channels=3, num_classes=4, **SMALL)
+    torch.manual_seed(0)
+    g, d = build_generator(cfg), build_discriminator(cfg)
+    with torch.no_grad():  # class embeddings start as identity: make them class-specific
+        for name, p in g.named_parameters():
+            if "gamma" in name or "beta" in name:
+                p.add_(0.5 * torch.randn_like(p))
+    z, x = torch.randn(3, cfg.z_dim), torch.rand(3, 3, 32, 32) * 2 - 1
+    ya, yb = torch.tensor([0, 1, 2]), torch.tensor([3, 3, 3])
+    g.eval(), d.eval()  # eval: no batch statistics, no spectral-norm power step
+    assert not torch.allclose(g(z, ya), g(z, yb))
+    assert not torch.allclose(d(x, ya), d(x, yb))
+    set_conditioning(g, 0.0)
+    set_conditioning(d, 0.0)
+    assert torch.equal(g(z, ya), g(z, yb)) and torch.equal(d(x, ya), d(x, yb))
+    assert g.state_dict()["strength.value"].item() == 0.0  # saved with the weights
+
+
+def test_conditioning_schedule():
+    c = TrainConfig(cond_start=10, cond_ramp=20)
+    assert [c.conditioning(s) for s in (0, 10, 20, 30, 99)] == [0.0, 0.0, 0.5, 1.0, 1.0]
+    assert TrainConfig().conditioning(0) == 1.0  # default: conditional from the start
+    assert TrainConfig(cond_start=5).conditioning(4) == 0.0
+
+
+def test_losses_have_their_textbook_values():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])
+    assert d_loss("hinge", real, fake).item() == pytest.approx((0 + 0.5) / 2 + (0 + 1) / 2)
+    assert g_loss("hinge", fake).item() == pytest.approx(1.0)
+    sp = torch.nn.functional.softplus
+    assert d_loss("bce", real, fake).item() == pytest.approx(
+        (sp(-real).mean() + sp(fake).mean()).item()
+    )
+    assert g_loss("bce", torch.tensor([0.0])).item() == pytest.approx(0.6931, abs=1e-4)
+
+
+def _photos(root, per_class=10, size=80):
+    """20 photos: two classes that differ in shape and colour, on varied light backgrounds."""
+    gen = torch.Generator().manual_seed(0)
+    for k, (cat, colour) in enumerate({"dress": (180, 40, 60), "shoe": (40, 60, 170)}.items()):
+        (root / cat).mkdir(parents=True)
+        for i in range(per_class):
+            bg = tuple(int(v) for v in 200 + torch.randint(0, 55, (3,), generator=gen))
+            img = Image.new("RGB", (size, size), bg)
+            box = (20, 8, 60, 72) if k == 0 else (8, 40, 72, 64)
+            img.paste(Image.new("RGB", (box[2] - box[0], box[3] - box[1]), colour), box[:2])
+            img.save(root / cat / f"{i}.jpg")
+    return root
+
+
+def test_fastgan_64px_cpu_training_smoke_on_20_photos(tmp_path):
+    data = load_image_folder(_photos(tmp_path / "p"), 64, 3)
+    assert len(data) == 20
+    model = ModelConfig(arch="fastgan", image_size=64, channels=3, num_classes=2, **SMALL)
+    cfg = TrainConfig(
+        model=model,
+        batch_size=10,
+        epochs=3,
+        device="cpu",
+        sample_every=10**6,
+        grid_per_class=2,
+        augment="color,translation,cutout",
+        cond_start=1,
+        cond_ramp=2,
+        flip=True,
+        log_every=1,
+    )
+    started = time.monotonic()
+    out = train(cfg, data, tmp_path / "run")
+    assert time.monotonic() - started < 60
+    g, meta = load_generator(out)
+    assert g.cfg.arch == "fastgan" and meta["model"]["arch"] == "fastgan"
+    assert sample(g, [0, 1], [1, 2]).shape == (2, 64, 64, 3)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["conditioning"] for r in rows] == [0.0, 0.0, 0.5, 1.0, 1.0, 1.0]
+    assert all(r["recon"] > 0 for r in rows)  # the decoders are trained on real images
+    assert g.state_dict()["strength.value"].item() == 1.0
+
+
+def test_the_classic_recipe_is_one_more_arch_through_the_same_trainer(tmp_path):
+    data = load_image_folder(_photos(tmp_path / "p"), 32, 3)
+    model = ModelConfig(
+        arch="dcgan", image_size=32, channels=3, num_classes=2, z_dim=100, g_width=8, d_width=8
+    )
+    cfg = TrainConfig(
+        model=model,
+        batch_size=10,
+        epochs=1,
+        device="cpu",
+        ema_decay=0.0,
+        augment="off",
+        sample_every=10**6,
+        grid_per_class=2,
+    )
+    g, meta = load_generator(train(cfg, data, tmp_path / "dc"))
+    assert isinstance(g, dcgan.Generator) and meta["training"]["steps"] == 2
+    a, b = sample(g, [0, 1], [5, 5]), sample(g, [1, 0], [5, 5])
+    assert torch.equal(a[0], b[0])  # unconditional: the class is ignored
+
+
+def test_a_newly_registered_arch_trains_with_no_change_to_the_trainer(tmp_path, monkeypatch):
+    class TinyG(torch.nn.Module):
+        def __init__(self, cfg):
+            super().__init__()
+            self.cfg = cfg
+            self.fc = torch.nn.Linear(cfg.z_dim, cfg.channels * cfg.image_size**2)
+            self.bn = torch.nn.BatchNorm1d(cfg.channels * cfg.image_size**2)
+
+        def forward(self, z, y):
+            s = self.cfg.image_size
+            return torch.tanh(self.bn(self.fc(z))).view(-1, self.cfg.channels, s, s)
+
+    class TinyD(torch.nn.Module):
+        def __init__(self, cfg):
+            super().__init__()
+            self.fc = torch.nn.Linear(cfg.channels * cfg.image_size**2, 1)
+
+        def forward(self, x, y):
+            return self.fc(x.flatten(1)).squeeze(1)
+
+    monkeypatch.setitem(ARCHS, "tiny", ArchSpec(TinyG, TinyD, (32,), "bce", False, "test"))
+    data = load_image_folder(_photos(tmp_path / "p"), 32, 3)
+    model = ModelConfig(arch="tiny", image_size=32, channels=3, num_classes=2, z_dim=8)
+    cfg = TrainConfig(
+        model=model, batch_size=10, epochs=2, device="cpu", sample_every=10**6, grid_per_class=2
+    )
+    g, meta = load_generator(train(cfg, data, tmp_path / "t"))
+    assert isinstance(g, TinyG) and meta["training"]["steps"] == 4

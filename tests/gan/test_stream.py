@@ -1,0 +1,98 @@
+"""The streaming data path: batches from memory or files, in an order that resumes exactly."""
+
+import json
+
+import pytest
+import torch
+
+from gan.config import ModelConfig, TrainConfig
+from gan.data import IMAGE_SUFFIXES, DataError, load_image_folder, read_image
+from gan.stream import BatchStream, FileImageSource, batch_index, flip_mask
+from gan.train import train
+
+
+def _items(root):
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    return classes, [
+        (p, k)
+        for k, c in enumerate(classes)
+        for p in sorted((root / c).iterdir())
+        if p.suffix.lower() in IMAGE_SUFFIXES
+    ]
+
+
+def test_file_source_decodes_what_the_in_memory_loader_reads(tiny_folder):
+    classes, items = _items(tiny_folder)
+    files = FileImageSource(items, classes, 32, 3, "t", threads=2)
+    memory = load_image_folder(tiny_folder, 32, 3)
+    assert [p for p, _ in files.skipped] == [str(tiny_folder / "mug" / "broken.jpg")]
+    assert len(files) == len(memory) == 16 and torch.equal(files.labels, memory.labels)
+    idx = torch.tensor([3, 0, 15, 7])
+    assert torch.equal(files.batch(idx), memory.batch(idx))
+    assert torch.equal(
+        files.batch(idx[:1])[0], torch.from_numpy(read_image(files.paths[3], 32, 3).copy())
+    )
+
+
+def test_file_source_fingerprint_follows_the_bytes(tiny_folder):
+    classes, items = _items(tiny_folder)
+    a = FileImageSource(items, classes, 32, 3, "t").fingerprint()
+    assert a == FileImageSource(items, classes, 32, 3, "t").fingerprint()
+    assert a["num_images"] == 16 and a["per_class"] == {"mug": 8, "shoe": 8}
+    assert FileImageSource(items, classes, 64, 3, "t").fingerprint()["sha256"] != a["sha256"]
+    path = tiny_folder / "shoe" / "5.jpg"
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert FileImageSource(items, classes, 32, 3, "t").fingerprint()["sha256"] != a["sha256"]
+
+
+def test_a_folder_of_only_unreadable_files_is_refused(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.jpg").write_bytes(b"nope")
+    with pytest.raises(DataError, match="no readable images"):
+        FileImageSource([(tmp_path / "x" / "a.jpg", 0)], ["x"], 32, 3, "t")
+
+
+def test_batches_follow_the_epoch_shuffle_and_resume_mid_stream(tiny_folder):
+    data = load_image_folder(tiny_folder, 32, 3)
+    fresh = BatchStream(data, 5, seed=3)
+    batches = [next(fresh) for _ in range(7)]  # 3 batches per epoch: crosses two epochs
+    fresh.close()
+    cache: dict = {}
+    for no, (x, y) in enumerate(batches):
+        idx = batch_index(3, no, 5, 16, cache)
+        assert torch.equal(x, data.images[idx]) and torch.equal(y, data.labels[idx])
+    epoch0 = torch.cat([batch_index(3, no, 5, 16, {}) for no in range(3)])
+    assert len(set(epoch0.tolist())) == 15  # no image twice in an epoch
+    resumed = BatchStream(data, 5, seed=3, start=4)
+    assert all(torch.equal(next(resumed)[0], batches[k][0]) for k in (4, 5, 6))
+    resumed.close()
+
+
+def test_flips_are_seeded_per_batch_and_mirror_about_half(tiny_folder):
+    data = load_image_folder(tiny_folder, 32, 3)
+    plain, flipped = BatchStream(data, 8, seed=1), BatchStream(data, 8, seed=1, flip=True)
+    for no in range(4):
+        (a, _), (b, _) = next(plain), next(flipped)
+        m = flip_mask(1, no, 8)
+        assert torch.equal(b[m], a[m].flip(-1)) and torch.equal(b[~m], a[~m])
+    plain.close(), flipped.close()
+    share = torch.cat([flip_mask(1, no, 64) for no in range(50)]).float().mean().item()
+    assert 0.45 < share < 0.55
+
+
+def test_training_from_files_gives_the_weights_of_training_from_memory(tiny_folder, tmp_path):
+    classes, items = _items(tiny_folder)
+    model = ModelConfig(image_size=32, channels=3, num_classes=2, g_width=8, d_width=8)
+    cfg = TrainConfig(
+        model=model,
+        batch_size=8,
+        epochs=2,
+        device="cpu",
+        sample_every=10**6,
+        grid_per_class=2,
+        flip=True,
+    )
+    a = train(cfg, load_image_folder(tiny_folder, 32, 3), tmp_path / "mem")
+    b = train(cfg, FileImageSource(items, classes, 32, 3, "files"), tmp_path / "files")
+    sha = [json.loads((p / "generator.json").read_text())["sha256"] for p in (a, b)]
+    assert sha[0] == sha[1]
