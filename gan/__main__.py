@@ -14,10 +14,10 @@ import click
 from gan.cli import (
     bench_gan_command,
     classifier_command,
-    evaluate_command,
     generate_command,
     train_command,
 )
+from gan.evaluate_cli import evaluate_command
 from gan.upscale_cli import train_upscaler_command, upscale_command, upscale_eval_command
 
 

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -76,16 +77,42 @@ class SmallCNN(nn.Module):
 
 
 def _to_input(images: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> floats in [-1, 1] at `size` px (area filter down, bilinear up)."""
     x = images.float().div(127.5).sub(1.0)
-    if x.shape[-1] != size:  # the classifier always works at 32 px: cheap and enough for FMNIST
+    if x.shape[-1] > size:  # the SmallCNN always works at 32 px: cheap and enough for FMNIST
         x = F.interpolate(x, size=size, mode="area")
+    elif x.shape[-1] < size:
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
     return x
 
 
-def train_classifier(data: ImageDataset, cfg: ClassifierConfig = ClassifierConfig()) -> SmallCNN:
+def _shift(x: torch.Tensor, frac: float, gen: torch.Generator) -> torch.Tensor:
+    """Translate each image by up to `frac` of its side (edge-replicated): a cheap augmentation."""
+    n, _, h, w = x.shape
+    pad = max(1, round(frac * h))
+    padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).tolist()
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen).tolist()
+    return torch.stack([padded[i, :, a : a + h, b : b + w] for i, (a, b) in enumerate(zip(dy, dx))])
+
+
+def train_classifier(
+    data: ImageDataset,
+    cfg: ClassifierConfig = ClassifierConfig(),
+    model: nn.Module | None = None,
+    size: int = 32,
+    shift: float = 0.0,
+) -> nn.Module:
+    """Train `model` (default: a fresh SmallCNN built under cfg.seed) on `data` at `size` px.
+
+    Mirror flips always; a random translation of up to `shift` of the side when shift > 0.
+    The defaults reproduce the shipped classifier's training exactly (same RNG draws).
+    `model` is any module mapping [-1, 1] images to (logits, features).
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = SmallCNN(data.channels, len(data.class_names), cfg)
+        if model is None:
+            model = SmallCNN(data.channels, len(data.class_names), cfg)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         steps = cfg.epochs * (len(data) // cfg.batch_size)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1))
@@ -95,11 +122,13 @@ def train_classifier(data: ImageDataset, cfg: ClassifierConfig = ClassifierConfi
             order = torch.randperm(len(data), generator=gen)
             for i in range(len(data) // cfg.batch_size):
                 idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-                x = _to_input(data.images[idx])
+                x = _to_input(data.images[idx], size)
                 flip = (
                     torch.rand(len(idx), generator=gen) < 0.5
                 )  # mirror: items are left/right symmetric
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+                if shift > 0:
+                    x = _shift(x, shift, gen)
                 loss = F.cross_entropy(model(x)[0], data.labels[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -110,12 +139,12 @@ def train_classifier(data: ImageDataset, cfg: ClassifierConfig = ClassifierConfi
 
 @torch.no_grad()
 def predict(
-    model: SmallCNN, images: torch.Tensor, batch: int = 1000
+    model: nn.Module, images: torch.Tensor, batch: int = 1000, size: int = 32
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 (N, C, H, W) -> (predicted labels, float64 features)."""
+    """uint8 (N, C, H, W) -> (predicted labels, float64 features), the net working at `size`."""
     preds, feats = [], []
     for i in range(0, len(images), batch):
-        logits, f = model(_to_input(images[i : i + batch]))
+        logits, f = model(_to_input(images[i : i + batch], size))
         preds.append(logits.argmax(1))
         feats.append(f.double())
     return torch.cat(preds), torch.cat(feats)
@@ -147,7 +176,7 @@ def load_or_train(
             )
         model.load_state_dict(read_verified_weights(weights, meta["sha256"]))
         return model.eval().requires_grad_(False), folder
-    model = train_classifier(data, cfg)
+    model = cast(SmallCNN, train_classifier(data, cfg))  # the default model is a SmallCNN
     folder.mkdir(parents=True, exist_ok=True)
     blob = st_save_bytes({k: v.contiguous() for k, v in model.state_dict().items()})
     atomic_write_bytes(weights, blob)

@@ -71,6 +71,7 @@ class Run:
     device: torch.device
     loss: str  # gan.losses kind of the arch
     step: int = 0
+    seconds: float = 0.0  # training wall time over every invocation (resumes included)
 
     def modules(self) -> dict:
         return {"G": self.G, "G_ema": self.G_ema, "D": self.D}
@@ -192,6 +193,8 @@ def write_outputs(run: Run, data: ImageSource, out_dir: Path, extra: dict) -> No
             "steps": run.step,
             "epochs": seen / n,
             "images_seen": seen,
+            "train_seconds": round(run.seconds, 1),
+            "device": run.device.type,
             "config": run.cfg.to_dict(),
             **extra,
         },
@@ -204,7 +207,13 @@ def write_outputs(run: Run, data: ImageSource, out_dir: Path, extra: dict) -> No
         out_dir,
         run.modules(),
         run.optimizers(),
-        {"step": run.step, "config": run.cfg.to_dict(), "dataset": data.fingerprint(), **extra},
+        {
+            "step": run.step,
+            "train_seconds": run.seconds,
+            "config": run.cfg.to_dict(),
+            "dataset": data.fingerprint(),
+            **extra,
+        },
     )
 
 
@@ -263,6 +272,7 @@ def prepare(
         check_resumable(saved, cfg, data.fingerprint(), out_dir)
         load_train_state(out_dir, run.modules(), run.optimizers())
         run.step = int(saved["step"])
+        run.seconds = float(saved.get("train_seconds", 0.0))
         drop_metrics_after(out_dir / "metrics.jsonl", run.step)
     else:
         (out_dir / "metrics.jsonl").write_text("")
@@ -308,6 +318,7 @@ def loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_
             return "max_minutes"
         if should_stop is not None and should_stop():
             return "should_stop"
+        tick = time.monotonic()
         strength = cfg.conditioning(run.step)
         set_conditioning(run.G, strength)
         set_conditioning(run.D, strength)
@@ -321,6 +332,7 @@ def loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_
             stats["conditioning"] = strength
         run.step += 1
         update_ema(run)
+        run.seconds += time.monotonic() - tick
         window.append(stats)
         if run.step % cfg.log_every == 0 or run.step == total_steps:
             last_log = log_metrics(run, window, last_log, n, out_dir)

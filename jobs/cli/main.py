@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from gan.cli import make_evaluate_command, make_generate_command, train_command
+from gan.cli import make_generate_command, train_command
+from gan.evaluate_cli import make_evaluate_command
 from gan.upscale_cli import train_upscaler_command, upscale_command, upscale_eval_command
 from jobs.cli.bench import bench
 from jobs.cli.context import AppContext

@@ -1,10 +1,8 @@
 import pytest
-import torch
 from click.testing import CliRunner
 from PIL import Image
 
 from gan.checkpoint import init_generator_checkpoint
-from gan.classic import DCGANDiscriminator, DCGANGenerator, sample_dcgan, train_dcgan
 from gan.cli import generate_command, make_generate_command
 from gan.data import load_image_folder
 
@@ -79,20 +77,16 @@ def test_generate_uses_the_resolver_for_names(tmp_path):
     assert (tmp_path / "o/mug/00000.png").is_file()
 
 
-def test_classic_dcgan_shapes_and_a_short_run(tiny_folder):
-    for size in (32, 64):
-        g, d = DCGANGenerator(3, size), DCGANDiscriminator(3, size)
-        x = g(torch.randn(2, 100))
-        assert x.shape == (2, 3, size, size) and d(x).shape == (2,)
-    data = load_image_folder(tiny_folder, 32, 3)
-    g, info = train_dcgan(data, epochs=1.0)
-    assert info["steps"] == 1 and sample_dcgan(g, 5).shape == (5, 32, 32, 3)
-    assert info["device"] == "cpu"
-
-
 @pytest.mark.gpu
-def test_classic_dcgan_trains_on_cuda(tiny_folder):
+def test_classic_dcgan_trains_on_cuda_through_the_trainer(tiny_folder, tmp_path):
+    from gan.bench import classic_config
+    from gan.checkpoint import load_generator
+    from gan.sampling import sample
+    from gan.train import train
+
     data = load_image_folder(tiny_folder, 32, 3)
-    g, info = train_dcgan(data, epochs=1.0, device="cuda")
-    assert info["device"] == "cuda" and next(g.parameters()).device.type == "cpu"
-    assert sample_dcgan(g, 5).shape == (5, 32, 32, 3)
+    meta = {"image_size": 32, "channels": 3, "class_names": ["mug", "shoe"]}
+    cfg = classic_config(meta, 0, "cuda", epochs=1.0, num_images=len(data))
+    g, info = load_generator(train(cfg, data, tmp_path / "dc"))
+    assert info["training"]["device"] == "cuda" and info["model"]["arch"] == "dcgan"
+    assert sample(g, [0] * 5, range(5)).shape == (5, 32, 32, 3)

@@ -1,27 +1,48 @@
+import json
+from types import SimpleNamespace
+
 import pytest
 import torch
+from click.testing import CliRunner
 from PIL import Image
 from torch import nn
 
-from gan.bench import score_unconditional, side_by_side
+from gan.bench import bench_gan, side_by_side
 from gan.checkpoint import init_generator_checkpoint, load_generator
-from gan.classifier import ClassifierConfig, load_or_train
 from gan.config import ModelConfig
 from gan.data import load_source
-from gan.evaluate import evaluate, per_class_subset
-from gan.metrics import frechet_distance, precision_recall
+from gan.evaluate import (
+    compare_to_baseline,
+    evaluate,
+    evaluate_baseline,
+    headline,
+    per_class_subset,
+    prepare,
+)
+from gan.evaluate_cli import make_evaluate_command
+from gan.extractors import quick_specs
+from gan.metrics import (
+    _polynomial_kernel,
+    frechet_distance,
+    kernel_inception_distance,
+    memorisation,
+    precision_recall,
+)
+from gan.models import build_generator
+from gan.splits import Splits
 
-QUICK = ClassifierConfig(width=8, feature_dim=32, epochs=2, batch_size=32, lr=4e-3)
+QUICK = quick_specs(width=8, feature_dim=32, min_steps=100, batch_size=32, lr=4e-3)
+PER_CLASS = 30
 
 
-class RealImages(nn.Module):
-    """Stands in for a perfect generator: returns a real test image of the requested class."""
+class ImagesOf(nn.Module):
+    """Stands in for a generator: returns an image of the requested class from `data`."""
 
-    def __init__(self, test):
+    def __init__(self, data):
         super().__init__()
-        self.cfg = ModelConfig(num_classes=len(test.class_names), z_dim=4)
+        self.cfg = SimpleNamespace(num_classes=len(data.class_names), z_dim=4)
         self.anchor = nn.Parameter(torch.zeros(1))
-        self.by_class = [test.images[test.labels == k] for k in range(len(test.class_names))]
+        self.by_class = [data.images[data.labels == k] for k in range(len(data.class_names))]
 
     def forward(self, z, y):
         pick = (z[:, 0].abs() * 1e6).long()
@@ -33,67 +54,218 @@ class RealImages(nn.Module):
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("classifier-cache")  # one quick classifier for the module
+    return tmp_path_factory.mktemp("extractor-cache")  # quick extractors, trained once
 
 
 @pytest.fixture(scope="module")
-def split():
-    train = per_class_subset(load_source("fashion-mnist", split="train"), 500)
-    test = per_class_subset(load_source("fashion-mnist", split="test"), 100)
-    return train, test
+def splits():
+    train = load_source("fashion-mnist", split="train")
+    test = load_source("fashion-mnist", split="test")
+    fit = per_class_subset(train.subset(torch.arange(0, 30_000)), 60)
+    val = per_class_subset(train.subset(torch.arange(30_000, 60_000)), PER_CLASS)
+    return Splits(fit, val, per_class_subset(test, PER_CLASS), {"source": "fashion-mnist, tiny"})
 
 
-def test_real_test_images_score_near_the_classifier_accuracy(split, cache):
-    meta = {"class_names": split[0].class_names, "image_size": 32, "channels": 1}
-    result = evaluate(
-        RealImages(split[1]),
-        meta,
-        per_class=100,
-        cache_dir=cache,
-        classifier_cfg=QUICK,
-        split=split,
-    )
-    acc = result["classifier"]["test_accuracy"]
-    assert acc > 0.6  # a real (if quick) classifier
-    gen = result["generated"]
-    assert abs(gen["class_consistency"] - acc) < 0.06
-    assert gen["frechet_distance"] < 3 * result["real_floor"]["frechet_distance"] + 0.5
-    assert gen["precision"] > 0.8 and len(gen["frechet_per_class"]) == 10
-    assert sum(map(sum, gen["confusion_matrix"])) == 1000
+@pytest.fixture(scope="module")
+def ctx(splits, cache):
+    return prepare(
+        "fashion-mnist", 32, 1, splits.class_names, "val", PER_CLASS, cache_dir=cache,
+        specs=QUICK, splits=splits,
+    )  # fmt: skip
 
 
-def test_an_untrained_generator_scores_badly(split, cache, tmp_path):
-    g, meta = load_generator(init_generator_checkpoint(tmp_path / "g", split[0].class_names))
-    result = evaluate(g, meta, per_class=20, cache_dir=cache, classifier_cfg=QUICK, split=split)
-    assert result["generated"]["class_consistency"] < 0.3
-    assert result["generated"]["frechet_distance"] > 10 * result["real_floor"]["frechet_distance"]
+META = {"image_size": 32, "channels": 1}
 
 
-def test_classifier_is_cached(split, cache):
-    _, folder = load_or_train(split[0], cache, QUICK)
-    stamp = (folder / "classifier.safetensors").stat().st_mtime_ns
-    _, again = load_or_train(split[0], cache, QUICK)
-    assert again == folder and (folder / "classifier.safetensors").stat().st_mtime_ns == stamp
+def _meta(splits):
+    return {**META, "class_names": splits.class_names}
 
 
-def test_frechet_distance_and_precision_recall_sanity():
+# ---------------------------------------------------------------- the metrics, known answers
+
+
+def test_frechet_distance_known_answers():
     gen = torch.Generator().manual_seed(0)
     a, b = torch.randn(2000, 8, generator=gen), torch.randn(2000, 8, generator=gen)
+    assert abs(frechet_distance(a, a)) < 1e-9
     assert frechet_distance(a, b) < 0.1
-    assert frechet_distance(a, b + 1.0) == pytest.approx(8.0, rel=0.1)
+    assert frechet_distance(a, b + 1.0) == pytest.approx(8.0, rel=0.1)  # ||mu||^2 = 8
+    assert frechet_distance(a, b + 10.0) > 700
+
+
+def test_kid_is_about_zero_for_one_distribution_and_large_for_disjoint_sets():
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(400, 8, generator=gen), torch.randn(400, 8, generator=gen)
+    far = kernel_inception_distance(a, b + 1.0)["kid"]
+    assert far > 5.0
+    assert abs(kernel_inception_distance(a, a)["kid"]) < 0.01 * far
+    assert abs(kernel_inception_distance(a, b)["kid"]) < 0.01 * far
+    # unbiased: many subsets of 10 average to ~0, where the biased (V-statistic) estimate of the
+    # same subsets is clearly positive
+    small = kernel_inception_distance(a, b, subsets=200, subset_size=10)
+    assert abs(small["kid"]) < 4 * small["kid_std"] / 200**0.5
+    biased = torch.tensor(
+        [
+            float(
+                _polynomial_kernel(x, x).mean()
+                + _polynomial_kernel(y, y).mean()
+                - 2 * _polynomial_kernel(x, y).mean()
+            )
+            for x, y in zip(a.split(10), b.split(10))
+        ]
+    ).mean()
+    assert biased > 10 * abs(small["kid"])
+    assert kernel_inception_distance(a, b)["kid"] == kernel_inception_distance(a, b)["kid"]
+    with pytest.raises(ValueError):
+        kernel_inception_distance(a[:1], b)
+
+
+def test_memorisation_is_zero_for_copies_and_one_for_new_samples():
+    gen = torch.Generator().manual_seed(0)
+    seen, held, new = (torch.randn(n, 16, generator=gen) for n in (3000, 300, 300))
+    assert memorisation(seen[:300], held, seen)["memorisation_ratio"] < 1e-3
+    assert memorisation(new, held, seen)["memorisation_ratio"] == pytest.approx(1.0, abs=0.1)
+    half = torch.cat([seen[:150], new[:150]])  # half copies: the median drops a lot
+    assert memorisation(half, held, seen)["memorisation_ratio"] < 0.9
+
+
+def test_precision_recall_sanity():
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(2000, 8, generator=gen), torch.randn(2000, 8, generator=gen)
     pr = precision_recall(a, b)
     assert pr["precision"] > 0.9 and pr["recall"] > 0.9
     far = precision_recall(a, b + 10.0)
     assert far["precision"] == 0.0 and far["coverage"] == 0.0
 
 
-def test_bench_scores_an_unconditional_model_by_classifier_labels(split, cache):
-    clf, _ = load_or_train(split[0], cache, QUICK)
-    train, test = split
-    as_samples = test.images.permute(0, 2, 3, 1)  # a "model" that outputs the test set itself
-    result, preds = score_unconditional(clf, as_samples, train, test, test.class_names)
-    assert result["class_consistency"].startswith("n/a")
-    assert sum(result["classifier_label_histogram"].values()) == len(test)
-    assert result["frechet_distance"] < 1e-6 and result["precision"] == 1.0
-    grid = side_by_side(Image.new("RGB", (100, 50)), as_samples.numpy(), preds, test.class_names, 4)
-    assert grid.width > 100 and grid.height >= 10 * 32
+# ---------------------------------------------------------------- evaluate, end to end
+
+
+def test_held_out_real_images_score_like_the_real_reference(splits, ctx):
+    result = evaluate(ImagesOf(splits.test), _meta(splits), ctx=ctx)
+    json.dumps(result, allow_nan=False)
+    assert set(result["extractors"]) == {"smallcnn", "resnet", "random"}
+    assert result["split"] == "val" and result["num_generated"] == 10 * PER_CLASS
+    for name, block in result["extractors"].items():
+        g, r = block["generated"], block["real"]
+        assert g["frechet_distance"] < 3 * r["frechet_distance"] + 0.05, name
+        assert block["vs_real"]["coverage"] > 0.8, name
+        assert 0.8 < g["memorisation_ratio"] < 1.25, name
+        if block["extractor"]["kind"] == "classifier":
+            assert r["class_consistency"] > 0.55, name  # a real (if quick) classifier
+            assert abs(g["class_consistency"] - r["class_consistency"]) < 0.12, name
+            assert sum(map(sum, g["confusion_matrix"])) == 10 * PER_CLASS
+    assert result["generated"] is result["extractors"]["smallcnn"]["generated"]  # old keys
+    assert result["classifier"]["test_accuracy"] > 0.55
+
+
+def test_copies_of_training_images_are_caught_in_every_space(splits, ctx):
+    result = evaluate(ImagesOf(splits.fit), _meta(splits), ctx=ctx)
+    for name, block in result["extractors"].items():
+        assert block["generated"]["memorisation_ratio"] < 0.05, name
+
+
+def test_an_untrained_generator_scores_badly_in_every_space(splits, ctx, tmp_path):
+    g, meta = load_generator(init_generator_checkpoint(tmp_path / "g", splits.class_names))
+    result = evaluate(g, meta, ctx=ctx)
+    for name, block in result["extractors"].items():
+        gen, real = block["generated"], block["real"]
+        assert gen["frechet_distance"] > 5 * real["frechet_distance"], name
+        assert gen["kid"] > 5 * abs(real["kid"]), name
+        assert gen["coverage"] < 0.5 * real["coverage"], name
+        if "class_consistency" in gen:
+            assert gen["class_consistency"] < 0.3, name
+
+
+def test_a_baseline_is_scored_in_the_same_spaces_with_ratios(splits, ctx):
+    good = evaluate(ImagesOf(splits.test), _meta(splits), ctx=ctx)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randint(0, 256, (ctx.num_generated, 1, 32, 32), generator=gen)
+    cmp = compare_to_baseline(good, evaluate_baseline(noise.to(torch.uint8), ctx, "noise"))
+    assert set(cmp) == {"smallcnn", "resnet", "random"}
+    for name, row in cmp.items():
+        assert row["model_lower_fd"] and row["model_3x_lower_fd"] and row["model_lower_kid"], name
+        assert row["fd_baseline_over_model"] > 3, name
+    real = splits.test.images[torch.randperm(len(splits.test), generator=gen)]
+    as_good = compare_to_baseline(good, evaluate_baseline(real, ctx, "real"))
+    assert not any(row["model_3x_lower_fd"] for row in as_good.values())
+    dcgan = evaluate_baseline(
+        build_generator(ModelConfig(arch="dcgan", channels=1, z_dim=100, g_width=8)).eval(), ctx
+    )
+    assert dcgan["num_generated"] == ctx.num_generated
+    for name, row in dcgan["extractors"].items():
+        assert row["class_consistency"] is None and row["memorisation_ratio"] is not None
+        if name != "random":
+            assert sum(row["classifier_label_histogram"].values()) == ctx.num_generated
+
+
+def test_the_report_lists_every_extractor_and_the_baseline(splits, ctx):
+    result = evaluate(
+        ImagesOf(splits.test),
+        _meta(splits),
+        ctx=ctx,
+        baseline=splits.val.images,
+        baseline_name="classic_dcgan",
+    )
+    text = "\n".join(headline(result))
+    for name in ("[smallcnn]", "[resnet]", "[random]", "classic_dcgan", "memorisation_ratio"):
+        assert name in text
+    assert "baseline/model: FD" in text and "split: val" in text
+
+
+def test_the_test_split_is_scored_only_when_asked(splits, cache):
+    test_ctx = prepare(
+        "fashion-mnist", 32, 1, splits.class_names, "test", 5, ["random"], cache, QUICK, splits
+    )
+    assert len(test_ctx.held_labels) == len(splits.test)
+    assert test_ctx.num_seen == len(splits.fit) + len(splits.val)  # val may have been trained on
+    with pytest.raises(ValueError, match="allowed val, test"):
+        prepare("fashion-mnist", 32, 1, splits.class_names, "train", splits=splits)
+
+
+def test_model_classes_missing_from_the_data_are_refused(splits, cache):
+    with pytest.raises(ValueError, match="not in the evaluation data"):
+        prepare("fashion-mnist", 32, 1, ["unicorn"], "val", 5, ["random"], cache, QUICK, splits)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_evaluate_command_scores_val_by_default_and_test_when_asked(tiny_folder, tmp_path):
+    model = init_generator_checkpoint(tmp_path / "m", ["mug", "shoe"], image_size=32, channels=3)
+    cmd = make_evaluate_command()
+    base = ["--model", str(model), "--data", str(tiny_folder), "--per-class", "4"]
+    base += ["--extractor", "random", "--cache-dir", str(tmp_path / "cache")]
+    out = CliRunner().invoke(cmd, base)
+    assert out.exit_code == 0, out.output
+    assert "split: val" in out.output and "[random]" in out.output
+    metrics = json.loads((model / "generator.json").read_text())["metrics"]
+    assert metrics["evaluation_val"]["split"] == "val" and "evaluation" not in metrics
+    out = CliRunner().invoke(cmd, [*base, "--split", "test", "--json", "--no-write"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["split"] == "test"
+    bad = CliRunner().invoke(cmd, [*base, "--split", "train"])
+    assert bad.exit_code != 0 and "'train' is not one of" in bad.output
+
+
+def test_bench_grid_places_baseline_samples_by_classifier_label():
+    names = ["a", "b"]
+    samples = torch.zeros(6, 32, 32, 1, dtype=torch.uint8).numpy()
+    grid = side_by_side(Image.new("RGB", (100, 50)), samples, torch.tensor([0, 1, -1, 0, 1, 1]),
+                        names, 4)  # fmt: skip
+    assert grid.width > 100 and grid.height >= 2 * 32
+
+
+def test_bench_scores_model_and_classic_dcgan_in_one_evaluation(tiny_folder, tmp_path, monkeypatch):
+    monkeypatch.setattr("gan.extractors.DEFAULT_SPECS", quick_specs(width=4, min_steps=5))
+    model = init_generator_checkpoint(tmp_path / "m", ["mug", "shoe"], image_size=32, channels=3)
+    result = bench_gan(model, str(tiny_folder), 0.1, tmp_path / "out", 4, tmp_path / "cache")
+    assert result["split"] == "test" and result["primary_extractor"] == "smallcnn"
+    assert (
+        result["classic_dcgan"]["steps"] == 1
+        and result["classic_dcgan"]["class_consistency"] is None
+    )
+    assert set(result["per_extractor"]) == {"smallcnn", "resnet", "random"}
+    assert (tmp_path / "out" / "bench_gan.png").is_file()
+    saved = json.loads((tmp_path / "out" / "bench_gan.json").read_text())
+    assert saved["evaluation"]["baseline"]["num_generated"] == result["num_generated_each"]

@@ -1,0 +1,101 @@
+"""`assetgen evaluate` / `python -m gan evaluate`: the click command over gan.evaluate."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import torch
+
+from gan.checkpoint import CheckpointError, load_generator, update_meta
+from gan.cli_common import resolve_model
+from gan.data import DataError
+from gan.evaluate import DEFAULT_EXTRACTORS, evaluate, headline
+from gan.extractors import DEFAULT_SPECS
+from gan.splits import SPLITS
+
+
+def metrics_key(split: str) -> str:
+    """Where --write stores the result in the checkpoint JSON's metrics: the test split's under
+    `evaluation` (the report's numbers), the validation split's under `evaluation_val`."""
+    return "evaluation" if split == "test" else f"evaluation_{split}"
+
+
+def make_evaluate_command(resolver=None) -> click.Command:
+    """`evaluate`; `resolver(name) -> path` lets the caller add published model names."""
+
+    @click.command("evaluate")
+    @click.option("--model", "model", default="default", show_default=True)
+    @click.option("--data", "source", default="fashion-mnist", show_default=True)
+    @click.option(
+        "--split",
+        type=click.Choice(SPLITS),
+        default="val",
+        show_default=True,
+        help="val: the validation split carved from train, for choosing snapshots and recipes. "
+        "test: the held-out test split, for the final report only.",
+    )
+    @click.option(
+        "--extractor",
+        "extractors",
+        type=click.Choice(list(DEFAULT_SPECS)),
+        multiple=True,
+        help=f"Feature space(s) to score in; repeat for several (default: all of "
+        f"{', '.join(DEFAULT_EXTRACTORS)}).",
+    )
+    @click.option(
+        "--per-class",
+        type=click.IntRange(2, 100_000),
+        default=1000,
+        show_default=True,
+        help="Generated images per class, and real train images per class for the reference "
+        "(a class with fewer train images gets that many of both).",
+    )
+    @click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        envvar="ASSETGEN_CACHE_DIR",
+        help="Where the feature extractors are cached (default ~/.cache/assetgen).",
+    )
+    @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+    @click.option(
+        "--write/--no-write",
+        default=True,
+        show_default=True,
+        help="Store the numbers in the checkpoint's JSON (weights and their sha256 unchanged): "
+        "metrics.evaluation for --split test, metrics.evaluation_val for --split val.",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+    def evaluate_command(
+        model, source, split, extractors, per_class, cache_dir, threads, write, as_json
+    ):
+        """Score a generator in several feature spaces: FD, KID, precision/recall/density/
+        coverage, class consistency and memorisation, each beside the real images' own score."""
+        if threads:
+            torch.set_num_threads(threads)
+        path = resolve_model(model, resolver)
+        try:
+            generator, meta = load_generator(path)
+        except CheckpointError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            result = evaluate(
+                generator,
+                meta,
+                source,
+                per_class,
+                cache_dir,
+                split=split,
+                extractors=tuple(extractors) or DEFAULT_EXTRACTORS,
+            )
+        except (DataError, ValueError, CheckpointError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if write:
+            update_meta(path, metrics={**meta.get("metrics", {}), metrics_key(split): result})
+        click.echo(json.dumps(result, indent=2) if as_json else "\n".join(headline(result)))
+
+    return evaluate_command
+
+
+evaluate_command = make_evaluate_command()
