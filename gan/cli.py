@@ -133,7 +133,7 @@ from gan.train import train
     "--amp/--no-amp",
     default=True,
     show_default=True,
-    help="bf16 autocast on CUDA (the CPU is always fp32).",
+    help="bf16 autocast on CUDA and on CPUs with bf16 hardware (AMX / AVX512-BF16).",
 )
 @click.option(
     "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)."

@@ -88,7 +88,7 @@ class TrainConfig:
     max_minutes: float | None = None  # also stop after this much wall time in this invocation
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # bf16 autocast on CUDA only (CPU runs in fp32 for determinism)
+    amp: bool = True  # bf16 autocast where fast (CUDA; CPUs with AMX/AVX512-BF16: gan.device)
     num_threads: int | None = None  # torch CPU threads; None = leave torch's default
     sample_every: int = 500  # steps between sample grids / checkpoints
     keep_snapshots: bool = (

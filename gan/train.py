@@ -26,7 +26,7 @@ import torch
 from gan.augment import diff_augment
 from gan.checkpoint import CheckpointError, atomic_write_json, save_generator
 from gan.config import TrainConfig, parse_augment
-from gan.device import resolve_device
+from gan.device import bf16_fast, resolve_device
 from gan.losses import d_loss, g_loss
 from gan.models import arch_spec, build_discriminator, build_generator, score_real
 from gan.nets.layers import set_conditioning
@@ -297,8 +297,10 @@ def train(
     cfg, n = config, len(data)
     total_steps = math.ceil(cfg.epochs * (n // cfg.batch_size) / cfg.d_steps)
     ops = augment_ops(cfg, n)
-    use_amp = run.device.type == "cuda" and cfg.amp  # bf16 autocast: no loss scaling needed
-    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+    # bf16 autocast (no loss scaling needed) where it is fast; weights and losses stay fp32
+    use_amp = cfg.amp and bf16_fast(run.device)
+    kind = run.device.type
+    amp = (lambda: torch.autocast(kind, dtype=torch.bfloat16)) if use_amp else nullcontext
     stream = BatchStream(data, cfg.batch_size, cfg.seed, run.step * cfg.d_steps, cfg.flip)
     try:
         stopped = loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_stop)
