@@ -89,6 +89,10 @@ def _claim(s: Session, item_ids: list[int], worker: str, lease_seconds: int) -> 
             model_sha256=job.model_sha256,
             model_name=job.model_name,
             model_version=job.model_version,
+            upscaler_uri=job.upscaler_uri,
+            upscaler_sha256=job.upscaler_sha256,
+            upscaler_name=job.upscaler_name,
+            upscaler_version=job.upscaler_version,
         )
         for item, job in rows
     ]

@@ -29,6 +29,14 @@ def build_manifest(
         "kind": job.kind,
         "status": status,
         "model": {"name": job.model_name, "version": job.model_version, "sha256": job.model_sha256},
+        # the x4 upscaler of the job's upscaled assets (each names it too), or null
+        "upscaler": {
+            "name": job.upscaler_name,
+            "version": job.upscaler_version,
+            "sha256": job.upscaler_sha256,
+        }
+        if job.upscaler_sha256
+        else None,
         "spec": job.spec,
         "assets": [
             {

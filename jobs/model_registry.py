@@ -3,6 +3,10 @@
 A reference is "default", a checkpoint folder path, or (with published models)
 "name" / "name@version". Only the JSON metadata is read here; the worker verifies
 the weights' sha256 before it loads them.
+
+Each model resolves its x4 upscaler too: the one in its folder (``upscaler.json`` +
+``upscaler.safetensors``, beside ``generator.*``) or published with its version, else the
+default upscaler (``Settings.default_upscaler``, shipped in default_model/).
 """
 
 from __future__ import annotations
@@ -23,6 +27,18 @@ FILES = (
     "generator.safetensors",
     "generator.json",
 )  # the JSON last: a version exists once its JSON does
+UPSCALER_FILES = ("upscaler.safetensors", "upscaler.json")  # gan.upscale_checkpoint's names
+UPSCALER_SCALE = 4  # the worker's upscale stage runs x4 passes (jobs.kinds.planning)
+
+
+@dataclass(frozen=True)
+class ResolvedUpscaler:
+    name: str
+    version: str
+    sha256: str
+    # where the worker loads it from: a local folder holding UPSCALER_FILES, or a published
+    # version (bucket:models/<name>/<version>/, fetched with its generator)
+    uri: str
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class ResolvedModel:
     class_names: tuple[str, ...]
     image_size: int
     channels: int
+    upscaler: ResolvedUpscaler | None = None  # None: no upscaler anywhere (upscale auto: off)
 
 
 def read_checkpoint_meta(folder: Path) -> dict:
@@ -48,7 +65,7 @@ def read_checkpoint_meta(folder: Path) -> dict:
         raise SpecError("model", f"{meta_path} is not valid JSON: {exc.msg}") from None
 
 
-def _resolved(name: str, meta: dict, uri: str) -> ResolvedModel:
+def _resolved(name: str, meta: dict, uri: str, upscaler: ResolvedUpscaler | None) -> ResolvedModel:
     sha = meta.get("sha256", "")
     return ResolvedModel(
         name=name,
@@ -58,20 +75,29 @@ def _resolved(name: str, meta: dict, uri: str) -> ResolvedModel:
         class_names=tuple(meta["class_names"]),
         image_size=int(meta["image_size"]),
         channels=int(meta["channels"]),
+        upscaler=upscaler,
     )
 
 
 def resolve_model(settings: Settings, ref: str, store=None) -> ResolvedModel:
     """'default', a checkpoint folder, or a published 'name' / 'name@version' (needs the store)."""
     if ref == "default":
+        folder = settings.default_model.resolve()
         return _resolved(
             "default",
-            read_checkpoint_meta(settings.default_model.resolve()),
-            str(settings.default_model.resolve()),
+            read_checkpoint_meta(folder),
+            str(folder),
+            local_upscaler(settings, folder, "default"),
         )
     folder = Path(ref).expanduser()
     if folder.is_dir():
-        return _resolved(folder.name, read_checkpoint_meta(folder.resolve()), str(folder.resolve()))
+        folder = folder.resolve()
+        return _resolved(
+            folder.name,
+            read_checkpoint_meta(folder),
+            str(folder),
+            local_upscaler(settings, folder, folder.name),
+        )
     name, _, version = ref.partition("@")
     if not NAME_RE.match(name) or (version and not NAME_RE.match(version)):
         raise SpecError(
@@ -81,7 +107,62 @@ def resolve_model(settings: Settings, ref: str, store=None) -> ResolvedModel:
     if store is None:
         store = create_store(settings)
     meta = published_meta(store, name, version or None)
-    return _resolved(name, meta, f"{BUCKET_SCHEME}{version_prefix(name, meta['version'])}")
+    uri = f"{BUCKET_SCHEME}{version_prefix(name, meta['version'])}"
+    return _resolved(name, meta, uri, published_upscaler(settings, meta, uri))
+
+
+# ---------------------------------------------------------------- upscalers
+
+
+def read_upscaler_meta(folder: Path) -> dict | None:
+    """The upscaler JSON in a folder, or None when it has none; SpecError when it is unusable."""
+    path = folder / UPSCALER_FILES[1]
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise SpecError("upscale", f"{path} is not valid JSON: {exc.msg}") from None
+    check_upscaler_meta(str(path), meta)
+    return meta
+
+
+def check_upscaler_meta(where: str, meta: dict) -> None:
+    if not isinstance(meta, dict) or len(str(meta.get("sha256", ""))) != 64:
+        raise SpecError("upscale", f"{where}: not an upscaler checkpoint (no sha256)")
+    if int(meta.get("scale", 0)) != UPSCALER_SCALE:
+        raise SpecError(
+            "upscale",
+            f"{where}: an x{meta.get('scale')} upscaler; the worker runs x{UPSCALER_SCALE} ones",
+        )
+
+
+def _upscaler(name: str, meta: dict, uri: str) -> ResolvedUpscaler:
+    sha = str(meta["sha256"])
+    return ResolvedUpscaler(name, str(meta.get("version") or sha[:12]), sha, uri)
+
+
+def default_upscaler(settings: Settings) -> ResolvedUpscaler | None:
+    """Settings.default_upscaler (the shipped one), or None where that folder has none."""
+    folder = settings.default_upscaler.resolve()
+    meta = read_upscaler_meta(folder)
+    return None if meta is None else _upscaler("default", meta, str(folder))
+
+
+def local_upscaler(settings: Settings, folder: Path, name: str) -> ResolvedUpscaler | None:
+    """The upscaler beside a model folder's generator, else the default upscaler."""
+    meta = read_upscaler_meta(folder)
+    return _upscaler(name, meta, str(folder)) if meta is not None else default_upscaler(settings)
+
+
+def published_upscaler(settings: Settings, meta: dict, uri: str) -> ResolvedUpscaler | None:
+    """The upscaler published with a version (recorded in its generator.json), else the
+    default upscaler (versions published without one)."""
+    found = meta.get("upscaler")
+    if not found:
+        return default_upscaler(settings)
+    check_upscaler_meta(f"{uri}{UPSCALER_FILES[1]}", found)
+    return ResolvedUpscaler(str(found["name"]), str(found["version"]), str(found["sha256"]), uri)
 
 
 # ---------------------------------------------------------------- published models in the bucket
@@ -117,8 +198,48 @@ def published_meta(store, name: str, version: str | None) -> dict:
     )
 
 
-def publish(store, checkpoint: Path, name: str, version: str | None = None) -> dict:
-    """Upload a verified checkpoint as models/<name>/<version>/; versions are immutable."""
+def upscaler_to_publish(settings: Settings, checkpoint: Path, given: Path | None) -> Path | None:
+    """The upscaler `models publish` carries along: the one given, else the one beside the
+    checkpoint, else the default upscaler; None where there is none at all."""
+    if given is not None:
+        return given
+    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    for candidate in (folder, settings.default_upscaler):
+        if (candidate / UPSCALER_FILES[1]).exists():
+            return candidate
+    return None
+
+
+def _publish_upscaler(store, prefix: str, upscaler: Path, name: str, version: str) -> dict:
+    """Verify an upscaler checkpoint (sha256) and upload it under prefix; its identity."""
+    from gan.upscale_checkpoint import load_upscaler, resolve_upscaler  # lazy: torch, as below
+
+    _, meta = load_upscaler(upscaler)  # refuses a tampered or non-safetensors checkpoint
+    check_upscaler_meta(str(upscaler), meta)
+    meta_path, weights_path = resolve_upscaler(upscaler)
+    published = {**meta, "name": name, "version": version, "source": meta.get("name")}
+    store.put_new(
+        prefix + UPSCALER_FILES[0],
+        weights_path.read_bytes(),
+        "application/octet-stream",
+        {"sha256-weights": meta["sha256"]},
+    )
+    store.put_new(
+        prefix + UPSCALER_FILES[1],
+        json.dumps(published, indent=1, sort_keys=True).encode(),
+        "application/json",
+        {},
+    )
+    return {"name": name, "version": version, "sha256": meta["sha256"], "scale": meta["scale"]}
+
+
+def publish(
+    store, checkpoint: Path, name: str, version: str | None = None, upscaler: Path | None = None
+) -> dict:
+    """Upload a verified checkpoint as models/<name>/<version>/; versions are immutable.
+
+    ``upscaler``: an upscaler checkpoint (folder or file) published with it (see
+    upscaler_to_publish); its identity is recorded in the version's generator.json."""
     # gan imports torch: lazy here, so the API and the sweeper (which resolve models) never load it
     from gan.checkpoint import load_generator
 
@@ -146,6 +267,8 @@ def publish(store, checkpoint: Path, name: str, version: str | None = None) -> d
             store.put_new(
                 prefix + fname, (folder / fname).read_bytes(), "application/octet-stream", {}
             )
+    if upscaler is not None:  # uploaded before FILES, like the classifier
+        meta["upscaler"] = _publish_upscaler(store, prefix, Path(upscaler), name, version)
     store.put_new(
         prefix + FILES[0],
         (folder / FILES[0]).read_bytes(),
@@ -171,6 +294,8 @@ def fetch_published(store, uri: str, cache_dir: Path) -> Path:
         from gan.classifier import CLASSIFIER_FILES
 
         extra = CLASSIFIER_FILES if store.head(prefix + CLASSIFIER_FILES[1]) is not None else ()
+        if store.head(prefix + UPSCALER_FILES[1]) is not None:  # the upscaler published with it
+            extra = (*extra, *UPSCALER_FILES)
         # generator JSON last, so a half-finished download is never taken for a model
         for fname in (*extra, *FILES):
             tmp = folder / f".{fname}.tmp"

@@ -48,6 +48,8 @@ def submit(
     kind = get_kind(spec.kind)
     plan = plan_job(kind, spec, model, settings)
     callback = str(spec.callback_url) if spec.callback_url else None
+    # the upscaler is pinned at submit, like the model, where any item upscales
+    upscaler = model.upscaler if any(p.get("upscale") for p in plan.items) else None
     # fields a kind stores in its own tables (a catalogue's rows) are not echoed in the job's spec
     job = Job(
         kind=spec.kind,
@@ -59,6 +61,10 @@ def submit(
         model_version=model.version,
         model_sha256=model.sha256,
         model_uri=model.uri,
+        upscaler_name=upscaler.name if upscaler else None,
+        upscaler_version=upscaler.version if upscaler else None,
+        upscaler_sha256=upscaler.sha256 if upscaler else None,
+        upscaler_uri=upscaler.uri if upscaler else None,
         total_items=len(plan.items),
         total_images=plan.total_images,
     )

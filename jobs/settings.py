@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     # Model used when a job names "default": a checkpoint folder (safetensors + JSON).
     default_model: Path = REPO_ROOT / "default_model"
+    # The x4 upscaler of models that carry none (a folder with upscaler.safetensors +
+    # upscaler.json): a model folder or a published version with its own upscaler uses that one.
+    default_upscaler: Path = REPO_ROOT / "default_model"
     # Prefix of the Celery queue names (lets several deployments share one Redis).
     queue: str = "assetgen"
     # Images a worker generates in one forward pass.
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
     # Generator arithmetic: auto = bf16 autocast where the hardware has it (measured 1.3-1.4x faster
     # on these CPUs, at most 1 grey level of difference in <1% of pixels), else fp32.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # Images per upscaler pass in the worker's upscale stage. 0: one on the CPU, where oneDNN
+    # picks other kernels for other batch shapes (measured: 1-level differences in a few pixels),
+    # so one image per pass keeps the bytes independent of how work was batched (and measured no
+    # slower); 16 on CUDA.
+    upscale_batch_size: int = Field(default=0, ge=0, le=1024)
     # torch intra-op threads per worker process (measured: one thread per process is fastest on
     # small models).
     torch_threads: int = Field(default=1, ge=1, le=256)

@@ -31,6 +31,12 @@ DEFAULT_KIND = "generate"  # the kind of a spec that names none
 # An output encoding (jobs.encode encodes each).
 Format = Literal["png", "jpeg", "webp"]
 FORMATS: tuple[str, ...] = get_args(Format)
+# Whether the worker's upscale stage runs between sampling and rendering (jobs.kinds.planning.
+# upscale_passes): auto one x4 pass where the product is drawn more than 2x its native size, off
+# never (today's Lanczos resize of the sample), x4 always (one pass, or two where one leaves more
+# than 2x).
+Upscale = Literal["auto", "off", "x4"]
+UPSCALE_MODES: tuple[str, ...] = get_args(Upscale)
 # Webhook target for the job's terminal event (http/https only; private addresses are refused
 # at delivery).
 CallbackUrl = Annotated[HttpUrl, UrlConstraints(max_length=MAX_CALLBACK_URL)]

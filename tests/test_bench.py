@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from gan.upscale_checkpoint import default_upscaler_path, load_upscaler
+from gan.upscaler import macs
 from jobs.bench import QUICK
 from tests.support import run_cli
 
@@ -26,8 +28,19 @@ RATES = (
     "naive_ips",
     "catalogue_bare_ips",
     "catalogue_pipeline_ips",
+    "upscaled_tiles_ips",
+    "catalogue_bare_upscaled_ips",
+    "catalogue_pipeline_upscaled_ips",
 )
-RATIOS = ("pipeline_ratio", "small_jobs_ratio", "speedup_vs_naive", "catalogue_pipeline_ratio")
+RATIOS = (
+    "pipeline_ratio",
+    "small_jobs_ratio",
+    "speedup_vs_naive",
+    "catalogue_pipeline_ratio",
+    "catalogue_bare_upscale_ratio",
+    "catalogue_pipeline_upscale_ratio",
+)
+UPSCALER, UPSCALER_META = load_upscaler(default_upscaler_path())
 
 
 def run_quick_bench(env: dict, out: Path) -> dict:
@@ -36,6 +49,7 @@ def run_quick_bench(env: dict, out: Path) -> dict:
     for phase in (
         "[generator]",
         "[bare_loop]",
+        "[upscale]",
         "[catalogue_bare]",
         "[catalogue_submit]",
         "[pipeline]",
@@ -83,6 +97,28 @@ def check_report(report: dict) -> None:
     )
     assert report["catalogue_pipeline_ratio"] == round(
         report["catalogue_pipeline_ips"] / report["catalogue_bare_ips"], 3
+    )
+    # the upscaler's cost, and the catalogue workload with upscale auto against off
+    up = report["upscaler"]
+    assert up["sha256"] == UPSCALER_META["sha256"]
+    assert up["macs_per_128px_sample"] == macs(UPSCALER.cfg, 128, 128) > 0
+    assert report["upscale_gmac_per_128px"] == round(up["macs_per_128px_sample"] / 1e9, 3)
+    assert up["x4_128px_ips"] > 0 and up["tile_passes"] == 2  # x4: 32 px samples, 800 px tiles
+    assert report["upscaled_tiles_ips"] == up["upscaled_tiles_ips"]
+    assert {"catalogue_bare_upscaled", "catalogue_pipeline_upscaled"} <= phases
+    assert (
+        report["catalogue_bare"]["upscale_passes"],
+        report["catalogue_bare_upscaled"]["upscale_passes"],
+    ) == (0, 1)  # auto: one x4 pass (x4's two are upscaled_tiles_ips)
+    assert report["catalogue_bare_upscaled"]["stored"] == QUICK.catalogue_tiles
+    assert report["catalogue_pipeline"]["upscaler_sha256"] is None
+    assert report["catalogue_pipeline_upscaled"]["upscaler_sha256"] == UPSCALER_META["sha256"]
+    assert report["catalogue_pipeline_upscaled"]["tiles"] == QUICK.catalogue_tiles
+    assert report["catalogue_pipeline_upscale_ratio"] == round(
+        report["catalogue_pipeline_upscaled_ips"] / report["catalogue_pipeline_ips"], 3
+    )
+    assert report["catalogue_bare_upscale_ratio"] == round(
+        report["catalogue_bare_upscaled_ips"] / report["catalogue_bare_ips"], 3
     )
     for c in checks["phases"]:
         assert c["ok"], c

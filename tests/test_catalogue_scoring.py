@@ -21,6 +21,7 @@ from jobs.kinds.catalogue_fill.render import MARGIN, CatalogueFill, render_tile
 from jobs.model_registry import fetch_published, publish, resolve_model
 from jobs.quality import Scorer
 from jobs.seeds import sku_seeds
+from jobs.settings import load_settings
 from jobs.storage import LocalStore
 from tests.support import cli_invoker
 
@@ -143,7 +144,8 @@ def test_published_model_carries_its_classifier(scored_copy, tiny_model, tmp_pat
         return fetch_published(store, uri, tmp_path / "cache")
 
     pixels = np.zeros((2, 32, 32, 1), np.uint8)
-    shop, plain = (resolve_model(None, name, store).uri for name in ("shop", "plain"))
+    settings = load_settings(home=tmp_path / "home")
+    shop, plain = (resolve_model(settings, name, store).uri for name in ("shop", "plain"))
     assert Scorer(fetch).score(shop, pixels, "bag")[1].startswith("classifier:")
     assert Scorer(fetch).score(plain, pixels, "bag")[1] == "contrast"
     assert Scorer().score(shop, pixels, "bag")[1] == "contrast"  # no way to fetch it: the fallback

@@ -42,6 +42,8 @@ class JobOut(BaseModel):
     status: str
     priority: str
     model: ModelRef
+    # The x4 upscaler pinned at submit (spec field upscale); null when the job upscales nothing.
+    upscaler: ModelRef | None = None
     progress: Progress
     created_at: datetime | None
     started_at: datetime | None
@@ -120,6 +122,9 @@ def job_out(
         status=job.status,
         priority=job.priority,
         model=ModelRef(name=job.model_name, version=job.model_version),
+        upscaler=ModelRef(name=job.upscaler_name, version=job.upscaler_version or "")
+        if job.upscaler_name
+        else None,
         progress=Progress(
             items_total=job.total_items,
             items_done=job.done_items,

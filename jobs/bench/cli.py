@@ -95,6 +95,12 @@ def summary(r: dict) -> str:
         f"  catalogue tiles/s  {_fmt(r.get('catalogue_pipeline_ips'))}   ratio "
         f"{_fmt(r.get('catalogue_pipeline_ratio'))} "
         f"(bare loop {_fmt(r.get('catalogue_bare_ips'))})",
+        f"  upscaled catalogue {_fmt(r.get('catalogue_pipeline_upscaled_ips'))}   "
+        f"vs without {_fmt(r.get('catalogue_pipeline_upscale_ratio'))} "
+        f"(bare loop {_fmt(r.get('catalogue_bare_upscaled_ips'))}, "
+        f"vs without {_fmt(r.get('catalogue_bare_upscale_ratio'))})",
+        f"  upscaler           {_fmt(r.get('upscale_gmac_per_128px'))} GMAC per 128 px sample; "
+        f"{_fmt(r.get('upscaled_tiles_ips'))} upscaled tiles/s",
         f"  small_jobs_ips     {_fmt(r.get('small_jobs_ips'))}   "
         f"ratio {_fmt(r.get('small_jobs_ratio'))}",
         f"  submit_rps         {_fmt(r.get('submit_rps'))}",

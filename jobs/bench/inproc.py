@@ -1,18 +1,22 @@
-"""In-process measurements: the bare generator and a bare generate-encode-store loop (no queue, no
-SQL)."""
+"""In-process measurements: the bare generator, a bare generate-encode-store loop, the upscaler and
+the catalogue workload with and without it (no queue, no SQL)."""
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
+from PIL import Image
 
 from gan.sampling import sample
+from gan.upscaler import macs, upscale
 from jobs import service
 from jobs.encode import CONTENT_TYPES, EXTENSIONS, encode, to_pil
-from jobs.kinds.catalogue_fill.render import best_tile
+from jobs.kinds.catalogue_fill.render import choose_best, encode_tile, tile_enlargement
 from jobs.kinds.catalogue_fill.spec import CatalogueFillSpec
+from jobs.kinds.planning import upscale_passes
 from jobs.quality import Scorer
 from jobs.seeds import sku_seeds
 
@@ -175,25 +179,49 @@ def catalogue_submit(sf, settings, store, rows: int, objects: int, category: str
 
 
 def catalogue_bare_loop(
-    generator, store, prefix: str, model, category: str, tiles: int, batch_size: int, precision: str
+    generator,
+    store,
+    prefix: str,
+    model,
+    category: str,
+    tiles: int,
+    batch_size: int,
+    precision: str,
+    upscale_mode: str = "off",
+    upscaler=None,
+    pass_batch: int = 1,
 ) -> dict:
     """The catalogue workload in a plain loop: per SKU, K seeded candidates (batched), the best kept
-    by its classifier score, an 800 px JPEG tile, stored. Same spec defaults and code as the
-    catalogue-fill kind."""
-    spec = CatalogueFillSpec(kind="catalogue_fill", rows=[{"sku": "X", "category": category}])
+    by its classifier score, with upscale_mode (auto: x4 passes as the worker plans them, only
+    the chosen candidate, ``pass_batch`` images per pass), an 800 px JPEG tile, stored. Same spec
+    defaults and code as the catalogue-fill kind."""
+    spec = CatalogueFillSpec(
+        kind="catalogue_fill", rows=[{"sku": "X", "category": category}], upscale=upscale_mode
+    )
+    passes = upscale_passes(spec.upscale, tile_enlargement(spec.size, model.image_size), model)
+    if passes and upscaler is None:
+        raise ValueError(f"upscale {upscale_mode}: the loop needs the model's upscaler")
     k, label, scorer = spec.candidates, model.class_names.index(category), Scorer()
     per_batch = max(1, batch_size // k)  # SKUs per forward pass
-    started, stored = time.perf_counter(), 0
+    started, stored, upscale_s = time.perf_counter(), 0, 0.0
     for start in range(0, tiles, per_batch):
         skus = [f"BARE-{i:06d}" for i in range(start, min(tiles, start + per_batch))]
         seeds = [s for sku in skus for s in sku_seeds(sku, model.version, k)]
         pixels = sample(
             generator, [label] * len(seeds), seeds, batch_size=batch_size, precision=precision
         ).numpy()
+        choices = [
+            choose_best(scorer, model.uri, pixels[j * k : (j + 1) * k], category)
+            for j in range(len(skus))
+        ]
+        chosen = np.stack([pixels[j * k + c.best] for j, c in enumerate(choices)])
+        if passes:
+            t0 = time.perf_counter()
+            device = next(upscaler.parameters()).device
+            chosen = upscale(upscaler, chosen, passes, device, pass_batch)
+            upscale_s += time.perf_counter() - t0
         for j, sku in enumerate(skus):
-            tile = best_tile(
-                scorer, model.uri, pixels[j * k : (j + 1) * k], category, spec.size, spec.format
-            )
+            tile = encode_tile(chosen[j], choices[j], spec.size, spec.format)
             store.put_new(
                 f"{prefix}{sku}.{EXTENSIONS[spec.format]}",
                 tile.data,
@@ -208,6 +236,67 @@ def catalogue_bare_loop(
         "candidates": k,
         "size": spec.size,
         "format": spec.format,
+        "upscale": upscale_mode,
+        "upscale_passes": passes,
+        "upscale_s": round(upscale_s, 3),
         "wall_s": round(wall, 3),
         "ips": round(tiles / wall, 1),
+    }
+
+
+def _timed_ips(run, images: int, device: str, min_seconds: float) -> float:
+    """Images/s of run() (one warm-up call, then whole calls for >= min_seconds)."""
+    run()
+    _sync(device)
+    calls, started = 0, time.perf_counter()
+    while True:
+        run()
+        _sync(device)
+        calls += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds and calls >= 2:
+            return round(calls * images / elapsed, 2)
+
+
+def upscaler_speed(
+    net, meta: dict, generator, model, device: str, images: int, pass_batch: int, min_seconds: float
+) -> dict:
+    """The upscale stage's cost: MACs per x4 pass of a 128 px sample (from the layer shapes),
+    x4 passes/s of 128 px samples, and upscaled catalogue tiles/s (800 px tiles: the generator's
+    native samples through the passes the worker plans for them, before the final resize)."""
+    label = 0
+    native = sample(generator, [label] * images, range(images)).numpy()
+    size = CatalogueFillSpec.model_fields["size"].default
+    passes = upscale_passes("x4", tile_enlargement(size, model.image_size), model)
+    channels = native.shape[-1]
+    mode = "L" if channels == 1 else "RGB"
+    big = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(p[..., 0] if channels == 1 else p, mode).resize(
+                    (128, 128), Image.Resampling.LANCZOS
+                )
+            ).reshape(128, 128, channels)
+            for p in native
+        ]
+    )
+    return {
+        "name": model.upscaler.name,
+        "version": model.upscaler.version,
+        "sha256": model.upscaler.sha256,
+        "config": meta["config"],
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "macs_per_128px_sample": macs(net.cfg, 128, 128),
+        "gmac_per_128px_sample": round(macs(net.cfg, 128, 128) / 1e9, 3),
+        "device": device,
+        "pass_batch_size": pass_batch,
+        "x4_128px_ips": _timed_ips(
+            lambda: upscale(net, big, 1, device, pass_batch), images, device, min_seconds
+        ),
+        "tile_size": size,
+        "native_size": model.image_size,
+        "tile_passes": passes,
+        "upscaled_tiles_ips": _timed_ips(
+            lambda: upscale(net, native, passes, device, pass_batch), images, device, min_seconds
+        ),
     }

@@ -35,18 +35,21 @@ def pipeline(ctx: Ctx, sizes: Sizes) -> dict:
     )
 
 
-def catalogue_pipeline(ctx: Ctx, sizes: Sizes, run_id: str) -> dict:
-    """One catalogue-fill job of catalogue_tiles SKUs (spec defaults: best of 4, 800 px JPEG),
-    submit to done."""
-    tag = f"CP-{run_id}-"
+def catalogue_pipeline(
+    ctx: Ctx, sizes: Sizes, run_id: str, upscale: str = "off", name: str = "catalogue_pipeline"
+) -> dict:
+    """One catalogue-fill job of catalogue_tiles SKUs (spec defaults: best of 4, 800 px JPEG; the
+    given upscale), submit to done."""
+    tag = f"CP-{run_id}-{upscale}-"
     spec = {
         "kind": "catalogue_fill",
         "rows": [
             {"sku": f"{tag}{i:06d}", "category": ctx.category} for i in range(sizes.catalogue_tiles)
         ],
+        "upscale": upscale,
     }
     sub = submit_jobs(ctx, [spec])
-    wait_jobs(ctx, sub.job_ids, sizes.phase_timeout_s, "catalogue_pipeline")
+    wait_jobs(ctx, sub.job_ids, sizes.phase_timeout_s, name)
     wall = (finished_at(ctx.sf, sub.job_ids) - sub.started).total_seconds()
     with ctx.sf() as s:
         status = s.get(Job, sub.job_ids[0]).status
@@ -55,7 +58,7 @@ def catalogue_pipeline(ctx: Ctx, sizes: Sizes, run_id: str) -> dict:
         )
     objects = sum(tag in key for key in ctx.store.list("catalogue/"))
     check = {
-        "phase": "catalogue_pipeline",
+        "phase": name,
         "jobs": 1,
         "jobs_succeeded": int(status == "succeeded"),
         "images_requested": sizes.catalogue_tiles,
@@ -64,8 +67,12 @@ def catalogue_pipeline(ctx: Ctx, sizes: Sizes, run_id: str) -> dict:
     }
     check["ok"] = status == "succeeded" and rows == objects == sub.images == sizes.catalogue_tiles
     ctx.checks.append(check)
+    with ctx.sf() as s:
+        upscaler = s.get(Job, sub.job_ids[0]).upscaler_sha256
     return {
         "tiles": sub.images,
+        "upscale": upscale,
+        "upscaler_sha256": upscaler,
         "wall_s": round(wall, 3),
         "ips": round(sub.images / wall, 1),
         "submit_s": round(sub.submit_s, 3),

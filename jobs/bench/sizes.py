@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 PHASES = (
     "generator",
     "bare_loop",
+    "upscale",
     "catalogue_bare",
     "catalogue_submit",
     "pipeline",
@@ -41,8 +42,11 @@ class Sizes:
     catalogue_objects: int = 50_000
     # Catalogue tiles (SKUs) of the catalogue workload, with the spec's defaults: the best of 4
     # candidates by classifier score, an 800 px JPEG tile; by the plain loop and by one
-    # catalogue-fill job.
+    # catalogue-fill job; each run twice, with upscale off and with auto (the spec's default).
     catalogue_tiles: int = 2000
+    # Generator samples the upscaler is timed on (x4 passes of 128 px samples, and the passes of
+    # an 800 px catalogue tile), each for at least min_seconds.
+    upscale_images: int = 32
     # Images through the naive baseline (one task each: slow, so fewer).
     naive_images: int = 200
     # Category of every generated image and the output format (32 px tiles as PNG).
@@ -71,6 +75,7 @@ QUICK = Sizes(
     catalogue_rows=200,
     catalogue_objects=100,
     catalogue_tiles=16,
+    upscale_images=4,
     phase_timeout_s=120,
     start_timeout_s=120,
 )

@@ -111,6 +111,7 @@ def job_summary(job: Job, images: int | None = None) -> dict:
         "status": job.status,
         "priority": job.priority,
         "model": f"{job.model_name}@{job.model_version}",
+        "upscaler": f"{job.upscaler_name}@{job.upscaler_version}" if job.upscaler_name else None,
         "items": f"{job.done_items}/{job.total_items}",
         "failed_items": job.failed_items,
         "images": job.total_images,

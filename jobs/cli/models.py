@@ -17,6 +17,7 @@ from jobs.model_registry import (
     published_meta,
     published_versions,
     resolve_model,
+    upscaler_to_publish,
 )
 from jobs.specs import SpecError
 from jobs.storage import Store, create_store
@@ -56,14 +57,26 @@ def models():
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.option("--name", required=True, help="Model name (a-z, 0-9, . _ -).")
 @click.option("--version", help="Version label (default: v<N+1>). Versions are immutable.")
+@click.option(
+    "--upscaler",
+    type=click.Path(exists=True, path_type=Path),
+    help="The x4 upscaler published with it (a folder or its upscaler.json) [the one beside "
+    "CHECKPOINT, else the default upscaler].",
+)
 @click.pass_obj
-def models_publish(app, checkpoint: Path, name: str, version: str | None):
-    """Verify CHECKPOINT (sha256) and upload it as models/<name>/<version>/."""
+def models_publish(app, checkpoint: Path, name: str, version: str | None, upscaler: Path | None):
+    """Verify CHECKPOINT (sha256) and upload it as models/<name>/<version>/, with its upscaler."""
+    carried = upscaler_to_publish(app.settings, checkpoint, upscaler)
     try:
-        meta = publish(_store(app), checkpoint, name, version)
+        meta = publish(_store(app), checkpoint, name, version, carried)
     except (SpecError, CheckpointError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"published {name}@{meta['version']} (sha256 {meta['sha256'][:12]})")
+    up = meta.get("upscaler")
+    click.echo(
+        f"published {name}@{meta['version']} (sha256 {meta['sha256'][:12]}"
+        + (f"; upscaler sha256 {up['sha256'][:12]}" if up else "; no upscaler")
+        + ")"
+    )
 
 
 @models.command("list")
@@ -96,6 +109,7 @@ def _summary(meta: dict) -> dict:
         "channels": meta["channels"],
         "classes": len(meta["class_names"]),
         "published_at": meta["published_at"],
+        "upscaler": (meta.get("upscaler") or {}).get("sha256"),
         "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))},
     }
 

@@ -78,6 +78,12 @@ class Job(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     model_sha256: Mapped[str] = mapped_column(String(64))
     model_uri: Mapped[str] = mapped_column(Text)
+    # The x4 upscaler resolved at submit (None: the job upscales nothing: upscale off, or auto
+    # where no product is drawn above 2x its native size).
+    upscaler_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    upscaler_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    upscaler_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    upscaler_uri: Mapped[str | None] = mapped_column(Text, default=None)
     total_items: Mapped[int] = mapped_column(Integer)
     done_items: Mapped[int] = mapped_column(Integer, default=0)
     failed_items: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,10 @@ CLI commands. ``jobs.kinds.registry`` lists the kinds; everything that lists kin
 A renderer (``Kind``) turns a claimed work item into units, one per deliverable (an image, an ad
 variant with all its formats, a catalogue SKU). A unit needs one generator sample per seed; the
 runner samples the units of many items in shared batches and hands each unit its pixels to render
-into objects.
+into objects. A unit whose ``upscale`` is set goes through the upscale stage first: the kind's
+``choose`` (where it has one: catalogue fill keeps the best of K) picks the samples to keep, the
+runner upscales those (x4, ``upscale`` passes, batched on the worker's device), and ``render``
+gets the upscaled pixels and does its usual final resize.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class Claim:
     model_sha256: str
     model_name: str
     model_version: str
+    # The job's upscaler (jobs.model_registry.ResolvedUpscaler's fields; None: the job upscales
+    # nothing).
+    upscaler_uri: str | None = None
+    upscaler_sha256: str | None = None
+    upscaler_name: str | None = None
+    upscaler_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,43 @@ class Unit:
     label: int  # the generator class to sample
     seeds: tuple[int, ...]  # one sample per seed (catalogue fill: K candidates)
     keys: frozenset[str]  # every key it writes: a retry skips a unit whose keys are all recorded
-    # kind-specific (a variant's formats, a SKU)
+    # kind-specific (a variant's formats, a SKU; catalogue fill's choice once made)
     params: dict = field(default_factory=dict, compare=False)
+    # x4 upscaler passes before rendering (0: none), planned at submit (jobs.kinds.planning)
+    upscale: int = 0
+
+
+def upscale_of(claim: Claim) -> int:
+    """The x4 passes the item's plan chose (items planned before the upscaler: none)."""
+    return int(claim.params.get("upscale", 0))
+
+
+def upscaler_metadata(unit: Unit) -> dict[str, str]:
+    """Object metadata naming the upscaler of an upscaled unit's objects (else nothing)."""
+    c = unit.claim
+    if not unit.upscale:
+        return {}
+    return {
+        "upscaler": str(c.upscaler_name),
+        "upscaler-version": str(c.upscaler_version),
+        "upscaler-sha256": str(c.upscaler_sha256),
+        "upscale": f"x{4**unit.upscale}",
+    }
+
+
+def upscaler_attrs(unit: Unit) -> dict:
+    """The manifest's facts about an upscaled unit's objects (else nothing)."""
+    c = unit.claim
+    if not unit.upscale:
+        return {}
+    return {
+        "upscaler": {
+            "name": c.upscaler_name,
+            "version": c.upscaler_version,
+            "sha256": c.upscaler_sha256,
+            "passes": unit.upscale,
+        }
+    }
 
 
 @dataclass(frozen=True)
@@ -81,7 +125,12 @@ class Kind(Protocol):
 
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
         """pixels: uint8 (len(unit.seeds), H, W, C) samples, one per seed -> the objects to
-        store."""
+        store. An upscaled unit's pixels are what its ``choose`` kept, upscaled (4**upscale
+        times H and W).
+
+        A kind may also define ``choose(unit, pixels) -> (unit, pixels)``: the samples of a unit
+        that is to be upscaled that go on to the upscale stage (the returned unit may carry the
+        choice in its params). Without it every sample is upscaled."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,35 @@ def label_of(model: ResolvedModel, category: str, field_name: str = "category") 
     return model.class_names.index(category)
 
 
+# The upscale stage (jobs.pipeline.upscale): x4 passes of the job's upscaler before the final
+# resize. Auto runs one where the product is drawn more than AUTO_ABOVE times the sample's native
+# size: one pass costs about as much as sampling the four catalogue candidates, so auto keeps
+# more than half the catalogue throughput (README, "Upscaling in the worker"). x4 runs as many as
+# the target needs: a second pass where one would still leave more than AUTO_ABOVE to the final
+# resize (the 32 px model's 800 px tiles and square ads: sharper, about 5x the cost of a tile).
+UPSCALE_FACTOR = 4
+AUTO_ABOVE = 2.0
+
+
+def upscale_passes(mode: str, enlargement: float, model: ResolvedModel) -> int:
+    """x4 passes for a product drawn ``enlargement`` times the sample's native size: 0 for off
+    (and auto at most AUTO_ABOVE, or without an upscaler); auto 1; x4 1, or 2 where the target
+    needs it. x4 without an upscaler is refused (field ``upscale``)."""
+    if mode == "off" or (mode == "auto" and enlargement <= AUTO_ABOVE):
+        return 0
+    if model.upscaler is None:
+        if mode == "auto":
+            return 0
+        raise SpecError(
+            "upscale",
+            f"x4 needs an upscaler: model {model.name}@{model.version} has none beside it and "
+            f"there is no default upscaler (ASSETGEN_DEFAULT_UPSCALER)",
+        )
+    if mode == "auto" or enlargement / UPSCALE_FACTOR <= AUTO_ABOVE:
+        return 1
+    return 2
+
+
 def category_of(session: Session, sku: str) -> str | None:
     """The model class of a known SKU (from the latest catalogue that listed it), or None.
 

@@ -1,4 +1,5 @@
-"""The generation pipeline for one work item: claim, sample, encode, store, record, complete."""
+"""The generation pipeline for one work item: claim, sample, upscale, render, encode, store, record,
+complete."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +24,7 @@ from jobs.kinds.base import Claim, Kind, Output, Unit
 from jobs.kinds.registry import create_kinds
 from jobs.model_registry import fetch_published
 from jobs.pipeline.model_cache import ModelCache
+from jobs.pipeline.upscale import UpscaleStage, needs_upscaler, pass_batch_size, upscaler_cache
 from jobs.settings import Settings
 from jobs.storage import StorageUnavailable, Store, create_store
 
@@ -42,6 +45,16 @@ class Pipeline:
     # "bf16": autocast, where the device supports it (resolved by create_pipeline)
     precision: str = "fp32"
     kinds: dict[str, Kind] = field(default_factory=create_kinds)
+    # between sampling and rendering (jobs.pipeline.upscale); default: upscalers on the models'
+    # device, loaded like them
+    upscaler: UpscaleStage | None = None
+
+    def __post_init__(self) -> None:
+        if self.upscaler is None:
+            self.upscaler = UpscaleStage(
+                upscaler_cache(self.models.device, self.models.fetch),
+                pass_batch_size(self.settings.upscale_batch_size, self.models.device),
+            )
 
     @property
     def worker_name(self) -> str:
@@ -73,6 +86,7 @@ class Pipeline:
             generator, _ = self.models.get(claims[0].model_uri, claims[0].model_sha256)
         except CheckpointError as exc:
             return {c.item_id: self._fail(c, "model_invalid", str(exc)) for c in claims}
+        self._load_upscalers(claims, outcome)
         try:
             self._generate(claims, generator, outcome)
         except (OperationalError, InterfaceError):
@@ -96,6 +110,16 @@ class Pipeline:
         self.finalize(*complete)
         return outcome
 
+    def _load_upscalers(self, claims: list[Claim], outcome: dict[int, str]) -> None:
+        """Load (verify) the upscalers the claims need; an item whose upscaler is refused fails."""
+        assert self.upscaler is not None
+        for c in claims:
+            if needs_upscaler(c):
+                try:
+                    self.upscaler.load(c)
+                except CheckpointError as exc:
+                    outcome[c.item_id] = self._fail(c, "upscaler_invalid", str(exc))
+
     def _todo(self, claims: list[Claim]) -> list[Unit]:
         """The units of the items that no earlier attempt recorded."""
         stored = lifecycle.stored_keys(self.sf, claims)
@@ -104,9 +128,10 @@ class Pipeline:
         ]
 
     def _generate(self, claims: list[Claim], generator, outcome: dict[int, str]) -> None:
-        """Batches of units across items; while batch k+1 is generated, batch k is rendered,
-        encoded and uploaded by the I/O pool. At most two batches are held (back-pressure); a
-        fenced item stops at a batch edge."""
+        """Batches of units across items; while batch k+1 is generated (and upscaled), batch k is
+        rendered, encoded and uploaded by the I/O pool. At most two batches are held
+        (back-pressure); a fenced item stops at a batch edge."""
+        assert self.upscaler is not None
         pending = None
         for batch in self._batches(self._todo(claims)):
             batch = [u for u in batch if u.claim.item_id not in outcome]
@@ -119,13 +144,13 @@ class Pipeline:
                 batch_size=self.settings.batch_size,
                 precision=self.precision,
             ).numpy()
+            at = np.cumsum([0] + [len(u.seeds) for u in batch])
+            made = self.upscaler(
+                self.kinds, [(u, pixels[at[i] : at[i + 1]]) for i, u in enumerate(batch)]
+            )
             if pending:
                 self._record(*pending, outcome)
-            live, at = [], 0
-            for u in batch:
-                if u.claim.item_id not in outcome:
-                    live.append((u, pixels[at : at + len(u.seeds)]))
-                at += len(u.seeds)
+            live = [(u, px) for u, px in made if u.claim.item_id not in outcome]
             pending = (
                 [u for u, _ in live],
                 [self.io.submit(self._store_unit, u, px) for u, px in live],

@@ -1,18 +1,26 @@
 import json
+import math
 import pickle
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from gan.checkpoint import CheckpointError, sha256_bytes
-from gan.sr_metrics import psnr_y, ssim
+from gan.checkpoint import CheckpointError, init_generator_checkpoint, load_generator, sha256_bytes
+from gan.sr_metrics import laplacian_variance, psnr_y, ssim
 from gan.upscale_checkpoint import load_upscaler, save_upscaler
-from gan.upscale_cli import upscale_command
+from gan.upscale_cli import upscale_command, upscale_eval_command
 from gan.upscale_data import list_photos
-from gan.upscale_eval import evaluate_upscaler
+from gan.upscale_eval import (
+    FIGURE_COLUMNS,
+    evaluate_generated,
+    evaluate_upscaler,
+    gap_closed,
+    generated_figure,
+    generated_samples,
+)
 from gan.upscale_train import UpscaleTrainConfig, train_upscaler
 from gan.upscaler import UpscalerConfig, build_upscaler, macs, upscale
 
@@ -40,11 +48,11 @@ def texture(rng, size=64):
     return np.where(on[..., None], c1, c0).astype(np.uint8)
 
 
-def texture_folder(root, count, seed=1):
+def texture_folder(root, count, seed=1, size=64):
     rng = np.random.default_rng(seed)
     (root / "tex").mkdir(parents=True)
     for i in range(count):
-        Image.fromarray(texture(rng)).save(root / "tex" / f"{i:03d}.png")
+        Image.fromarray(texture(rng, size)).save(root / "tex" / f"{i:03d}.png")
     return root
 
 
@@ -244,3 +252,107 @@ def test_upscale_command_keeps_names_folders_and_modes(ckpt, tmp_path):
         upscale_command, ["--model", str(ckpt), "--device", "cpu", str(src), str(out)]
     )
     assert result.exit_code != 0 and "bad.png: not a readable image" in result.output
+
+
+def test_laplacian_variance_orders_sharp_blurred_and_lanczos_enlarged_images():
+    sharp = texture(np.random.default_rng(5), 128)
+    img = Image.fromarray(sharp)
+    blurred = [np.asarray(img.filter(ImageFilter.GaussianBlur(r))) for r in (0.8, 1.6, 3.2)]
+    values = [laplacian_variance(a) for a in (sharp, *blurred)]
+    assert values == sorted(values, reverse=True) and values[-1] < 0.2 * values[0]
+    small = img.resize((32, 32), Image.Resampling.LANCZOS)
+    enlarged = np.asarray(small.resize((128, 128), Image.Resampling.LANCZOS))
+    assert laplacian_variance(enlarged) < 0.5 * values[0]
+    flat = np.full((16, 16, 1), 128, np.uint8)
+    assert laplacian_variance(flat) == 0.0
+    assert laplacian_variance(sharp[:, :, :1]) > 0  # grey (H, W, 1) works too
+
+
+def test_gap_closed():
+    assert gap_closed(60.0, 20.0, 100.0) == pytest.approx(0.5)
+    assert gap_closed(20.0, 20.0, 100.0) == 0.0
+    assert gap_closed(150.0, 20.0, 100.0) > 1  # overshoots the photos
+    assert gap_closed(30.0, 50.0, 50.0) is None
+
+
+def numbers_are_finite(v) -> bool:
+    if isinstance(v, dict):
+        return all(numbers_are_finite(x) for x in v.values())
+    return not isinstance(v, float) or math.isfinite(v)
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """6 test textures of 96 px: x4 of 32 px (128) is above them, so both scales are shrunk."""
+    root = texture_folder(tmp_path / "p", 8, size=96)
+    rows = ["path,split"] + [f"tex/{i:03d}.png,{'test' if i < 6 else 'train'}" for i in range(8)]
+    (root / "splits.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_evaluate_generated_reports_every_scale(tmp_path, photo_folder, channels):
+    torch.set_num_threads(1)
+    gen, _ = load_generator(
+        init_generator_checkpoint(tmp_path / "g", ["a", "b"], image_size=32, channels=channels)
+    )
+    report = evaluate_generated(tiny_net(), gen, photo_folder, per_class=2, seed=3)
+    assert numbers_are_finite(report)
+    assert (report["native_size"], report["channels"], report["samples"]) == (32, channels, 4)
+    assert report["real"]["images"] == 6
+    assert report["real"]["original_longest_side"] == {"min": 96, "max": 96}
+    assert set(report["scales"]) == {"x4", "x16"}
+    for name, size in (("x4", 128), ("x16", 512)):
+        r = report["scales"][name]
+        assert (r["size"], r["measured_at"]) == (size, 96)
+        for key in ("ours", "lanczos", "real", "ours_full_size", "lanczos_full_size"):
+            assert r[key] >= 0
+        assert r["gap_closed"] == pytest.approx(
+            (r["ours"] - r["lanczos"]) / (r["real"] - r["lanczos"])
+        )
+        assert r["closer_to_real"] == (abs(r["ours"] - r["real"]) < abs(r["lanczos"] - r["real"]))
+    # fixed seeds: the same report again, and the first samples do not depend on per_class
+    again = evaluate_generated(tiny_net(), gen, photo_folder, per_class=2, seed=3)
+    assert again == report
+    one, _ = generated_samples(gen, 1, seed=3)
+    two, labels = generated_samples(gen, 2, seed=3)
+    assert labels == [0, 0, 1, 1] and np.array_equal(one, two[::2])
+
+
+def test_real_photos_at_or_below_their_own_size_are_not_shrunk_twice(tmp_path):
+    root = texture_folder(tmp_path / "p", 3, size=600)
+    (root / "splits.csv").write_text(
+        "path,split\n" + "".join(f"tex/{i:03d}.png,test\n" for i in range(3))
+    )
+    gen, _ = load_generator(init_generator_checkpoint(tmp_path / "g", ["a"], image_size=32))
+    report = evaluate_generated(tiny_net(), gen, root, per_class=1)
+    x4, x16 = report["scales"]["x4"], report["scales"]["x16"]
+    assert (x4["measured_at"], x16["measured_at"]) == (128, 512)
+    assert "ours_full_size" not in x4 and "ours_full_size" not in x16
+
+
+def test_upscale_eval_with_a_generator_writes_json_and_figure(ckpt, tmp_path, photo_folder):
+    gen = init_generator_checkpoint(tmp_path / "g", ["a", "b"], image_size=32, channels=1)
+    fig = tmp_path / "fig.png"
+    args = ["--model", str(ckpt), "--data", str(photo_folder), "--generator", str(gen)]
+    args += ["--per-class", "1", "--figure", str(fig), "--figure-per-class", "1"]
+    result = CliRunner().invoke(upscale_eval_command, [*args, "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["generator"]["sha256"] and report["model"]["name"] == "tiny"
+    assert report["samples"] == 2 and report["figure"] == str(fig)
+    with Image.open(fig) as img:  # 2 rows of 5 tiles of 256 px, a title line, a label margin
+        assert img.size == (78 + 5 * 258 + 2, 16 + 2 * 258 + 2)
+    result = CliRunner().invoke(upscale_eval_command, [*args[:-4], "--device", "cpu"])
+    assert result.exit_code == 0 and "gap closed" in result.output
+
+
+def test_generated_figure_tiles_show_the_enlargements(tmp_path):
+    gen, _ = load_generator(
+        init_generator_checkpoint(tmp_path / "g", ["a"], image_size=32, channels=3)
+    )
+    img = np.asarray(generated_figure(tiny_net(), gen, ["a"], per_class=1, tile=64))
+    assert len(FIGURE_COLUMNS) == 5 and img.shape == (16 + 66 + 2, 78 + 5 * 66 + 2, 3)
+    native = np.asarray(generated_samples(gen, 1)[0][0])
+    tile = img[18 : 18 + 64, 80 : 80 + 64]  # nearest x2 of the native sample
+    assert np.array_equal(tile[::2, ::2], native)

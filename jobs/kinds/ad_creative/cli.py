@@ -10,6 +10,7 @@ from jobs.kinds.base import CliApp
 from jobs.layout.formats import FORMATS
 from jobs.settings import PRIORITIES
 from jobs.specs import FORMATS as FILE_FORMATS
+from jobs.specs import UPSCALE_MODES
 
 _COLOUR = "a #RRGGBB colour"
 
@@ -65,6 +66,12 @@ def merge(spec: dict, section: str | None, values: dict) -> None:
     "--logo", help="Bucket key of the brand logo (PNG/JPEG/WebP), e.g. brand/acme/logo.png."
 )
 @click.option("--file-format", type=click.Choice(FILE_FORMATS), help="Output encoding [jpeg].")
+@click.option(
+    "--upscale",
+    type=click.Choice(UPSCALE_MODES),
+    help="x4 upscaler before the layout: auto (where a product slot is over 2x the sample), off, "
+    "x4 [auto].",
+)
 @click.option("--model", help="'default', a published name[@version], or a checkpoint folder.")
 @click.option(
     "--seed", type=int, help="Seed base of the variants (default: the job id, i.e. fresh products)."

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from jobs.db.tables import Job
 from jobs.kinds.ad_creative.spec import AdCreativeSpec
-from jobs.kinds.planning import Plan, category_of, label_of
+from jobs.kinds.planning import Plan, category_of, label_of, upscale_passes
 from jobs.layout import LayoutError
 from jobs.layout.colour import WCAG_AA
 from jobs.layout.compose import Brand, check_contrast, layout
@@ -65,6 +65,14 @@ def check_copy(spec: AdCreativeSpec) -> None:
             raise SpecError(f"copy.{exc.element}", exc.message) from None
 
 
+def product_enlargement(spec: AdCreativeSpec, native: int) -> float:
+    """How many times a native x native sample is enlarged to fit the largest product slot of the
+    job's formats (what upscale: auto decides on)."""
+    copy, logo = copy_of(spec.copy_.model_dump()), spec.brand.logo is not None
+    slots = [layout(resolve_format(name), copy, logo).images["product"] for name in spec.formats]
+    return max(min(box.w, box.h) for box in slots) / native
+
+
 def resolve_sku(model: ResolvedModel, sku: str):
     """Plan.extra for a spec naming a SKU: its category is read in the job's own transaction (a SKU
     a catalogue-fill job has recorded), and set on every item; an unknown SKU rejects the whole
@@ -94,6 +102,7 @@ def plan_ad_creative(spec: AdCreativeSpec, model: ResolvedModel, settings: Setti
     )  # a SKU's: resolve_sku
     check_brand(spec)
     check_copy(spec)
+    passes = upscale_passes(spec.upscale, product_enlargement(spec, model.image_size), model)
     items = [
         {
             "label": label,
@@ -101,6 +110,7 @@ def plan_ad_creative(spec: AdCreativeSpec, model: ResolvedModel, settings: Setti
             "start": start,
             "count": min(VARIANTS_PER_ITEM, spec.variants - start),
             "samples": min(VARIANTS_PER_ITEM, spec.variants - start),
+            "upscale": passes,
         }
         for start in range(0, spec.variants, VARIANTS_PER_ITEM)
     ]

@@ -10,7 +10,16 @@ from PIL import Image
 
 from jobs.encode import CONTENT_TYPES, EXTENSIONS, encode
 from jobs.kinds.ad_creative.plan import brand_of, copy_of
-from jobs.kinds.base import Claim, Output, RenderDeps, Unit, seed_base
+from jobs.kinds.base import (
+    Claim,
+    Output,
+    RenderDeps,
+    Unit,
+    seed_base,
+    upscale_of,
+    upscaler_attrs,
+    upscaler_metadata,
+)
 from jobs.layout.compose import Layout, layout, render
 from jobs.layout.formats import resolve_format
 from jobs.seeds import image_seed
@@ -68,6 +77,7 @@ class AdCreative:
                 frozenset(
                     creative_key(claim.job_id, n, f, spec["file_format"]) for f in spec["formats"]
                 ),
+                upscale=upscale_of(claim),
             )
             for n in range(p["start"], p["start"] + p["count"])
         ]
@@ -91,6 +101,8 @@ class AdCreative:
         return logo
 
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
+        """pixels: the variant's sample (upscaled where the plan said so), drawn into every
+        format by the same layout code."""
         claim, spec = unit.claim, unit.claim.spec
         brand, copy, logo = brand_of(spec["brand"]), copy_of(spec["copy"]), self.logo(claim)
         file_format, category, seed = spec["file_format"], claim.params["category"], unit.seeds[0]
@@ -112,6 +124,7 @@ class AdCreative:
                 "category": category,
                 "synthetic": "true",
                 **sku,
+                **upscaler_metadata(unit),
             }
             outputs.append(
                 Output(
@@ -123,7 +136,7 @@ class AdCreative:
                     image.height,
                     seed,
                     category,
-                    attrs={"variant": unit.n, "format": name, **sku},
+                    attrs={"variant": unit.n, "format": name, **sku, **upscaler_attrs(unit)},
                 )
             )
         return outputs

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from jobs.layout import LayoutError
 from jobs.layout.formats import resolve_format
 from jobs.settings import Priority
-from jobs.specs import MAX_SKU_CHARS, CallbackUrl, Format
+from jobs.specs import MAX_SKU_CHARS, CallbackUrl, Format, Upscale
 
 MAX_VARIANTS = 50  # variants (products, one generator sample each) per ad-creative job
 # channel formats per job (named, or custom WxH within jobs.layout.formats' bounds)
@@ -119,6 +119,10 @@ class AdCreativeSpec(BaseModel):
     copy_: AdCopy = Field(alias="copy")
     brand: BrandKit = BrandKit()
     file_format: Format = "jpeg"
+    # The worker's x4 upscaler before each variant is drawn into its formats: auto where a format's
+    # product slot is more than 2x the sample's native size (the largest slot decides, one upscale
+    # serves every format), off (Lanczos only), x4.
+    upscale: Upscale = "auto"
     # Base of the per-variant seeds; default: the job id (a fresh job gives fresh products).
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     priority: Priority = "normal"

@@ -21,7 +21,7 @@ from jobs.kinds.catalogue_fill.rows import (
 )
 from jobs.kinds.catalogue_fill.state import sku_rows, state_counts
 from jobs.settings import PRIORITIES
-from jobs.specs import FORMATS
+from jobs.specs import FORMATS, UPSCALE_MODES
 from jobs.storage import create_store
 
 
@@ -99,6 +99,12 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format [jpeg].")
 @click.option(
+    "--upscale",
+    type=click.Choice(UPSCALE_MODES),
+    help="x4 upscaler for the chosen candidate: auto (where the tile is over 2x the sample), off, "
+    "x4 [auto].",
+)
+@click.option(
     "--delete-superseded",
     is_flag=True,
     default=None,
@@ -120,6 +126,7 @@ def catalogue_fill(
     size,
     candidates,
     fmt,
+    upscale,
     delete_superseded,
     skus_per_item,
     model,
@@ -135,6 +142,7 @@ def catalogue_fill(
         size=size,
         candidates=candidates,
         format=fmt,
+        upscale=upscale,
         delete_superseded=delete_superseded,
         skus_per_item=skus_per_item,
         model=model,

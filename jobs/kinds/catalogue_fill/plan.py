@@ -25,6 +25,7 @@ from jobs.kinds.catalogue_fill.platforms import (
     read_catalogue,
     resolve_category,
 )
+from jobs.kinds.catalogue_fill.render import tile_enlargement
 from jobs.kinds.catalogue_fill.rows import (
     PREFIX,
     CatalogueFileError,
@@ -38,7 +39,7 @@ from jobs.kinds.catalogue_fill.rows import (
 )
 from jobs.kinds.catalogue_fill.spec import CatalogueFillSpec
 from jobs.kinds.catalogue_fill.state import record_rows
-from jobs.kinds.planning import Plan
+from jobs.kinds.planning import Plan, upscale_passes
 from jobs.model_registry import ResolvedModel
 from jobs.settings import Settings
 from jobs.specs import SpecError
@@ -59,6 +60,7 @@ def plan_catalogue_fill(spec: CatalogueFillSpec, model: ResolvedModel, settings:
     todo = [p for p in plans if p.outcome == "generate"]
     outcomes = with_left_out(plans, read.left_out)
     size, k = spec.skus_per_item, spec.candidates
+    passes = upscale_passes(spec.upscale, tile_enlargement(spec.size, model.image_size), model)
     items = [
         {
             "start": at,
@@ -67,9 +69,10 @@ def plan_catalogue_fill(spec: CatalogueFillSpec, model: ResolvedModel, settings:
                 [p.sku, model.class_names.index(p.model_class), p.model_class]
                 for p in todo[at : at + size]
             ],
+            "upscale": passes,
         }
         for at in range(0, len(todo), size)
-    ] or [{"start": 0, "samples": 0, "skus": []}]
+    ] or [{"start": 0, "samples": 0, "skus": [], "upscale": 0}]
 
     def extra(s: Session, job: Job) -> None:
         deleted = delete_superseded(store, plans) if spec.delete_superseded else set()

@@ -2,19 +2,28 @@
 
 Seeds derive from the SKU and the model version, so the same SKU on the same model always gets the
 same candidates, the same choice and the same bytes. Each candidate gets a quality score
-(``jobs.quality``); the best is upscaled into a square tile of the requested size.
+(``jobs.quality``); the best is kept (``choose``), upscaled by the worker's upscale stage where the
+job's plan says so (only the chosen one), and resized into a square tile of the requested size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from gan.imaging import border_median
 from jobs.encode import CONTENT_TYPES, encode, to_pil
-from jobs.kinds.base import Claim, Output, RenderDeps, Unit
+from jobs.kinds.base import (
+    Claim,
+    Output,
+    RenderDeps,
+    Unit,
+    upscale_of,
+    upscaler_attrs,
+    upscaler_metadata,
+)
 from jobs.kinds.catalogue_fill.rows import catalogue_key
 from jobs.quality import Scorer
 from jobs.seeds import sku_seeds
@@ -22,17 +31,40 @@ from jobs.seeds import sku_seeds
 MARGIN = 0.1  # of the tile side, on every edge: the product is centred inside the rest
 
 
+def margin_of(size: int) -> int:
+    return round(size * MARGIN)
+
+
+def tile_enlargement(size: int, native: int) -> float:
+    """How many times a native x native sample is enlarged to fill a size px tile's inner square
+    (what upscale: auto decides on)."""
+    return (size - 2 * margin_of(size)) / native
+
+
 def render_tile(pixels: np.ndarray, size: int) -> Image.Image:
     """The sample scaled (Lanczos, aspect kept, never stretched) to fit inside the margins of a size
     x size tile whose background is the sample's own border colour, so the product sits on one plain
-    field."""
+    field. An upscaled sample takes the same path, from its larger size."""
     image = to_pil(pixels)
     median = tuple(int(v) for v in border_median(pixels))  # truncated, as the tiles always were
     fill = median[0] if image.mode == "L" else median
-    margin = round(size * MARGIN)
+    margin = margin_of(size)
     inner = size - 2 * margin
     fitted = ImageOps.pad(image, (inner, inner), Image.Resampling.LANCZOS, color=fill)
     return ImageOps.expand(fitted, border=margin, fill=fill)
+
+
+@dataclass(frozen=True)
+class Choice:
+    best: int  # which candidate was kept
+    scores: list[float]  # every candidate's quality score
+    method: str  # how they were scored (jobs.quality)
+
+
+def choose_best(scorer: Scorer, model_uri: str, pixels: np.ndarray, category: str) -> Choice:
+    """Score K candidates and keep the best (ties: the first)."""
+    scores, method = scorer.score(model_uri, pixels, category)
+    return Choice(max(range(len(scores)), key=lambda i: (scores[i], -i)), scores, method)
 
 
 @dataclass(frozen=True)
@@ -45,14 +77,20 @@ class Tile:
     method: str  # how they were scored (jobs.quality)
 
 
+def encode_tile(pixels: np.ndarray, choice: Choice, size: int, fmt: str) -> Tile:
+    """The chosen sample (native or upscaled, uint8 HWC) as an encoded tile."""
+    tile = render_tile(pixels, size)
+    return Tile(
+        encode(tile, fmt), tile.width, tile.height, choice.best, choice.scores, choice.method
+    )
+
+
 def best_tile(
     scorer: Scorer, model_uri: str, pixels: np.ndarray, category: str, size: int, fmt: str
 ) -> Tile:
     """Score K candidates, keep the best (ties: the first), render and encode its tile."""
-    scores, method = scorer.score(model_uri, pixels, category)
-    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-    tile = render_tile(pixels[best], size)
-    return Tile(encode(tile, fmt), tile.width, tile.height, best, scores, method)
+    choice = choose_best(scorer, model_uri, pixels, category)
+    return encode_tile(pixels[choice.best], choice, size, fmt)
 
 
 class CatalogueFill:
@@ -69,15 +107,23 @@ class CatalogueFill:
                 sku_seeds(sku, claim.model_version, k),
                 frozenset({catalogue_key(sku, fmt)}),
                 {"sku": sku, "category": model_class},
+                upscale=upscale_of(claim),
             )
             for i, (sku, label, model_class) in enumerate(p["skus"])
         ]
 
+    def choose(self, unit: Unit, pixels: np.ndarray) -> tuple[Unit, np.ndarray]:
+        """The best of the K candidates (only it is upscaled); the unit carries the choice."""
+        choice = choose_best(self.scorer, unit.claim.model_uri, pixels, unit.params["category"])
+        chosen = replace(unit, params={**unit.params, "choice": choice})
+        return chosen, pixels[choice.best : choice.best + 1]
+
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
+        """pixels: the K candidates, or (after ``choose``) the chosen one, maybe upscaled."""
+        if "choice" not in unit.params:
+            unit, pixels = self.choose(unit, pixels)
         claim, fmt, sku = unit.claim, unit.claim.spec["format"], unit.params["sku"]
-        tile = best_tile(
-            self.scorer, claim.model_uri, pixels, unit.params["category"], claim.spec["size"], fmt
-        )
+        tile = encode_tile(pixels[0], unit.params["choice"], claim.spec["size"], fmt)
         seed, score = unit.seeds[tile.best], round(tile.scores[tile.best], 6)
         metadata = {
             "job": claim.job_id,
@@ -89,6 +135,7 @@ class CatalogueFill:
             "score-method": tile.method,
             "category": unit.params["category"],
             "synthetic": "true",
+            **upscaler_metadata(unit),
         }
         attrs = {
             "sku": sku,
@@ -97,6 +144,7 @@ class CatalogueFill:
             "candidate": tile.best,
             "candidate_scores": [round(s, 6) for s in tile.scores],
             "synthetic": True,
+            **upscaler_attrs(unit),
         }
         (key,) = unit.keys
         return [

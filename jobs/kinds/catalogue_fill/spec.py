@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jobs.settings import Priority
-from jobs.specs import CallbackUrl, Format
+from jobs.specs import CallbackUrl, Format, Upscale
 
 MAX_CATALOGUE_ROWS = 50_000  # rows (SKUs; a platform export's products) per catalogue-fill job
 # Records of a platform export that are not rows (variations, children, store-view rows, rejected
@@ -79,6 +79,9 @@ class CatalogueFillSpec(BaseModel):
     # K: samples per SKU, best kept
     candidates: int = Field(4, ge=CANDIDATES_MIN, le=CANDIDATES_MAX)
     format: Format = "jpeg"
+    # The worker's x4 upscaler before the final resize, for the chosen candidate only: auto where
+    # the tile's inner square is more than 2x the sample's native size, off (Lanczos only), x4.
+    upscale: Upscale = "auto"
     # When a real image has arrived for a SKU, delete its synthetic object (else it is only marked
     # superseded).
     delete_superseded: bool = False
