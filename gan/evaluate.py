@@ -307,6 +307,13 @@ def score_generated(ctx: EvalContext, images: torch.Tensor, labels: torch.Tensor
     return out
 
 
+def real_reference(ctx: EvalContext) -> dict:
+    """Per extractor: the real reference's FD, KID and PRDC against the held-out images."""
+    return {
+        ref.extractor.name: _distribution(ref, ref.real, ctx.kid_subset_size) for ref in ctx.refs
+    }
+
+
 def _ratio(a, b):
     return None if a is None or b is None or b <= 0 else float(a) / float(b)
 

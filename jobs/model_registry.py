@@ -218,18 +218,7 @@ def _publish_upscaler(store, prefix: str, upscaler: Path, name: str, version: st
     check_upscaler_meta(str(upscaler), meta)
     meta_path, weights_path = resolve_upscaler(upscaler)
     published = {**meta, "name": name, "version": version, "source": meta.get("name")}
-    store.put_new(
-        prefix + UPSCALER_FILES[0],
-        weights_path.read_bytes(),
-        "application/octet-stream",
-        {"sha256-weights": meta["sha256"]},
-    )
-    store.put_new(
-        prefix + UPSCALER_FILES[1],
-        json.dumps(published, indent=1, sort_keys=True).encode(),
-        "application/json",
-        {},
-    )
+    _put_checkpoint(store, prefix, UPSCALER_FILES, weights_path.read_bytes(), published)
     return {"name": name, "version": version, "sha256": meta["sha256"], "scale": meta["scale"]}
 
 
@@ -269,19 +258,22 @@ def publish(
             )
     if upscaler is not None:  # uploaded before FILES, like the classifier
         meta["upscaler"] = _publish_upscaler(store, prefix, Path(upscaler), name, version)
+    _put_checkpoint(store, prefix, FILES, (folder / FILES[0]).read_bytes(), meta)
+    return meta
+
+
+def _put_checkpoint(store, prefix: str, files, weights: bytes, meta: dict) -> None:
+    """Upload (weights, JSON) as files[0], files[1]: the weights first, so a JSON in the bucket
+    always means its weights are there too."""
     store.put_new(
-        prefix + FILES[0],
-        (folder / FILES[0]).read_bytes(),
-        "application/octet-stream",
-        {"sha256-weights": meta["sha256"]},
+        prefix + files[0], weights, "application/octet-stream", {"sha256-weights": meta["sha256"]}
     )
     store.put_new(
-        prefix + FILES[1],
+        prefix + files[1],
         json.dumps(meta, indent=1, sort_keys=True).encode(),
         "application/json",
         {},
     )
-    return meta
 
 
 def fetch_published(store, uri: str, cache_dir: Path) -> Path:

@@ -1,0 +1,90 @@
+"""Choose a run's snapshot on the VALIDATION split, never the test split.
+
+Every `snapshots/step_XXXXXXX/` of each run folder is scored by one evaluation context
+(gan.evaluate.prepare: the fit-trained extractors, the validation images) in every feature
+space; the pick minimises the geometric mean over extractors of FD / the real reference's FD,
+so no single extractor decides. Writes OUT (JSON: every snapshot's numbers and the picks).
+
+    python scripts/select_snapshot.py --data ../shared/data/products-rgb \\
+        --runs runs/rgb64 runs/dcgan64 --per-class 50 --out docs/rgb64-selection.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from gan.checkpoint import load_generator
+from gan.evaluate import evaluate, evaluate_baseline, prepare, real_reference
+
+
+def snapshots(run: Path, every: int) -> list[Path]:
+    snaps = sorted((run / "snapshots").glob("step_*/generator.json"))
+    picked = [p.parent for p in snaps][::-1][::every][::-1]  # the newest always included
+    return picked
+
+
+def fd_score(blocks: dict) -> float:
+    """Geometric mean over extractors of FD(generated) / FD(real reference)."""
+    logs = [
+        math.log(
+            max(b["generated"]["frechet_distance"], 1e-12)
+            / max(b["real"]["frechet_distance"], 1e-12)
+        )
+        for b in blocks.values()
+    ]
+    return math.exp(sum(logs) / len(logs))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--runs", nargs="+", required=True, type=Path)
+    ap.add_argument("--per-class", type=int, default=50)
+    ap.add_argument("--every", type=int, default=1, help="score every n-th snapshot")
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--out", required=True, type=Path)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    ctx = None
+    report: dict = {"data": a.data, "split": "val", "per_class": a.per_class, "runs": {}}
+    for run in a.runs:
+        rows = []
+        for snap in snapshots(run, a.every):
+            g, meta = load_generator(snap)
+            if ctx is None:
+                ctx = prepare(a.data, meta["image_size"], meta["channels"], meta["class_names"],
+                              "val", a.per_class, cache_dir=a.cache_dir)  # fmt: skip
+            if meta["model"].get("arch") == "dcgan":  # unconditional: no classes to request
+                blocks = evaluate_baseline(g, ctx)["extractors"]
+                real = real_reference(ctx)
+                per = {n: {"generated": b, "real": real[n]} for n, b in blocks.items()}
+            else:
+                per = evaluate(g, meta, ctx=ctx)["extractors"]
+            row = {
+                "snapshot": str(snap),
+                "step": meta["training"]["steps"],
+                "images_seen": meta["training"].get("images_seen"),
+                "fd_over_real_geomean": fd_score(per),
+                "fd": {n: b["generated"]["frechet_distance"] for n, b in per.items()},
+                "kid": {n: b["generated"]["kid"] for n, b in per.items()},
+                "coverage": {n: b["generated"]["coverage"] for n, b in per.items()},
+                "class_consistency": {
+                    n: b["generated"].get("class_consistency") for n, b in per.items()
+                },
+            }
+            rows.append(row)
+            print(json.dumps({k: row[k] for k in ("snapshot", "fd_over_real_geomean", "fd")}))
+        best = min(rows, key=lambda r: r["fd_over_real_geomean"]) if rows else None
+        report["runs"][str(run)] = {"snapshots": rows, "pick": best and best["snapshot"]}
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({r: v["pick"] for r, v in report["runs"].items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
