@@ -197,9 +197,14 @@ def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
     return generator, meta
 
 
-def init_generator_checkpoint(out_dir, class_names, image_size=32, channels=1, seed=0) -> Path:
-    """Save an untrained (freshly initialised) generator in the checkpoint format."""
-    cfg = ModelConfig(image_size=image_size, channels=channels, num_classes=len(class_names))
+def init_generator_checkpoint(
+    out_dir, class_names, image_size=32, channels=1, seed=0, **model
+) -> Path:
+    """Save an untrained (freshly initialised) generator in the checkpoint format; `model`
+    overrides ModelConfig fields (arch, widths)."""
+    cfg = ModelConfig(
+        image_size=image_size, channels=channels, num_classes=len(class_names), **model
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = build_generator(cfg)
