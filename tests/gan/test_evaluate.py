@@ -269,3 +269,35 @@ def test_bench_scores_model_and_classic_dcgan_in_one_evaluation(tiny_folder, tmp
     assert (tmp_path / "out" / "bench_gan.png").is_file()
     saved = json.loads((tmp_path / "out" / "bench_gan.json").read_text())
     assert saved["evaluation"]["baseline"]["num_generated"] == result["num_generated_each"]
+
+
+def test_bench_targets_hold_only_when_every_feature_space_agrees():
+    from gan.bench import targets
+
+    def block(kind, consistency, coverage, memorisation):
+        return {
+            "extractor": {"kind": kind},
+            "vs_real": {"class_consistency": consistency, "coverage": coverage},
+            "generated": {"memorisation_ratio": memorisation},
+        }
+
+    def row(lower, three_x):
+        return {"model_lower_fd": lower, "model_lower_kid": lower,
+                "model_3x_lower_fd": three_x, "model_3x_lower_kid": three_x}  # fmt: skip
+
+    ours = {
+        "extractors": {
+            "cnn": block("classifier", 0.9, 0.9, 1.0),
+            "rand": block("random network", None, 0.85, 0.95),
+        },
+        "model_vs_baseline": {"cnn": row(True, True), "rand": row(True, False)},
+    }
+    assert all(targets(ours).values())  # 3x is asked of the classifier spaces only
+    ours["model_vs_baseline"]["rand"] = row(False, False)
+    t = targets(ours)
+    assert not t["lower_fd_and_kid_everywhere"] and t["3x_lower_fd_and_kid_on_classifiers"]
+    ours["extractors"]["cnn"]["vs_real"]["class_consistency"] = 0.7
+    ours["extractors"]["rand"]["generated"]["memorisation_ratio"] = 0.5
+    t = targets(ours)
+    assert t["class_consistency>=0.8x_real"] is False and t["memorisation>=0.9"] is False
+    assert t["coverage>=0.8x_real"] is True
