@@ -48,7 +48,7 @@ class CatalogueRow(BaseModel):
     image: str | None = Field(None, max_length=MAX_ROW_FIELD_CHARS)
     # Where the row is in its file (the physical line its record starts on), and the platform's
     # identifier of the unit (Shopify Handle, Magento sku, WooCommerce ID): both reported per row.
-    line: int | None = Field(None, ge=1)
+    line: int | None = Field(None, ge=1, le=2**31 - 1)  # an INTEGER column
     platform_id: str | None = Field(None, max_length=MAX_PLATFORM_ID_CHARS)
 
 
