@@ -125,6 +125,13 @@ from gan.train import train
     help="Steps over which the class is then brought in (0 = at once).",
 )
 @click.option(
+    "--class-loss",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Weight of the auxiliary-classifier term (AC-GAN) in D and G (0 = off; default the "
+    "recipe's: 0.5 for fastgan).",
+)
+@click.option(
     "--flip/--no-flip",
     default=None,
     help="Mirror half of each real batch (default: on for photos).",
@@ -176,6 +183,7 @@ def train_command(
     mode_seeking,
     cond_start,
     cond_ramp,
+    class_loss,
     flip,
     amp,
     threads,
@@ -201,6 +209,7 @@ def train_command(
         "augment": augment,
         "cond_start": cond_start,
         "cond_ramp": cond_ramp,
+        "class_loss": class_loss,
         "flip": flip,
         "model.g_width": g_width,
         "model.d_width": d_width,

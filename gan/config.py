@@ -82,6 +82,12 @@ class TrainConfig:
     # cond_ramp = 0: fully conditional from the first step.
     cond_start: int = 0
     cond_ramp: int = 0
+    # Auxiliary classifier (Odena, Olah & Shlens, ICML 2017, "AC-GAN"), beside the projection
+    # head: D also learns to classify the real images (cross-entropy) and G is pushed towards
+    # images D classifies as the class asked for, both weighted by class_loss x the
+    # conditioning strength. Against a conditional G that ignores its class on a small
+    # catalogue (rows that all draw the same garment). 0 = off; needs an arch with a class head.
+    class_loss: float = 0.0
     # Random horizontal flips of the real batches (products are mirror-symmetric as a class).
     flip: bool = False
     epochs: float = 10.0  # stop after this many passes over the data (fractions allowed)
@@ -114,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"ema_decay={self.ema_decay}: must be in [0, 1)")
         if self.cond_start < 0 or self.cond_ramp < 0:
             raise ValueError(f"cond_start/cond_ramp={self.cond_start}/{self.cond_ramp}: >= 0")
+        if self.class_loss < 0:
+            raise ValueError(f"class_loss={self.class_loss}: must be >= 0")
         if self.epochs <= 0:
             raise ValueError(f"epochs={self.epochs}: must be > 0")
         if self.max_minutes is not None and self.max_minutes <= 0:

@@ -1,5 +1,6 @@
 """The training loop, for every registered arch: its loss, TTUR, EMA generator, DiffAugment,
-transitional conditioning, batches streamed from memory or files.
+transitional conditioning, an optional auxiliary-classifier term, batches streamed from memory or
+files.
 
 The loop knows no architecture: networks come from gan.models.ARCHS through the model
 config's `arch`, the objective from the arch's `loss` (gan.losses), and a discriminator's
@@ -28,7 +29,14 @@ from gan.checkpoint import CheckpointError, atomic_write_json, save_generator
 from gan.config import TrainConfig, parse_augment
 from gan.device import bf16_fast, resolve_device
 from gan.losses import d_loss, g_loss
-from gan.models import arch_spec, build_discriminator, build_generator, score_real
+from gan.models import (
+    arch_spec,
+    build_discriminator,
+    build_generator,
+    classifies,
+    score_fake,
+    score_real,
+)
 from gan.nets.layers import set_conditioning
 from gan.plots import class_grid, loss_plot
 from gan.stream import BatchStream, ImageSource
@@ -90,27 +98,25 @@ def build_run(cfg: TrainConfig, device: torch.device) -> Run:
     return Run(cfg, G, G_ema, D, opt_g, opt_d, device, arch_spec(cfg.model.arch).loss)
 
 
-def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp) -> dict:
-    """The arch's D loss, plus its auxiliary loss on the real images (if it has one)."""
+def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp, class_w: float) -> dict:
+    """The arch's D loss, plus its auxiliary losses on the real images (if it has any)."""
     z = torch.randn(real.shape[0], run.cfg.model.z_dim, device=run.device)
     with amp():
         with torch.no_grad():
             fake = run.G(z, y)
-        d_real, aux = score_real(run.D, diff_augment(real, ops), y)
+        d_real, aux = score_real(run.D, diff_augment(real, ops), y, class_w)
         d_fake = run.D(diff_augment(fake, ops), y)
         adv = d_loss(run.loss, d_real, d_fake)
-        loss = adv + aux.float()
+        loss = adv + sum((v.float() for v in aux.values()), torch.zeros((), device=run.device))
     run.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     run.opt_d.step()
-    stats = {
+    return {
         "loss_d": adv.item(),
         "d_real": d_real.float().mean().item(),
         "d_fake": d_fake.float().mean().item(),
+        **{("class_d" if k == "class" else k): v.item() for k, v in aux.items()},
     }
-    if aux.requires_grad:
-        stats["recon"] = aux.item()
-    return stats
 
 
 def mode_seeking_term(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -122,7 +128,7 @@ def mode_seeking_term(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) ->
     return 1.0 / (ratio + eps)
 
 
-def g_step(run: Run, y: torch.Tensor, ops, amp) -> dict:
+def g_step(run: Run, y: torch.Tensor, ops, amp, class_w: float) -> dict:
     lam = run.cfg.mode_seeking
     if lam:  # pair image i with image i + B/2 under the same class
         h = y.shape[0] // 2
@@ -131,7 +137,11 @@ def g_step(run: Run, y: torch.Tensor, ops, amp) -> dict:
     run.D.requires_grad_(False)  # no weight gradients for D here: saves a third of its backward
     with amp():
         fake = run.G(z, y)
-        loss = g_loss(run.loss, run.D(diff_augment(fake, ops), y))
+        scores, aux = score_fake(run.D, diff_augment(fake, ops), y, class_w)
+        loss = g_loss(run.loss, scores)
+        stats = {("class_g" if k == "class" else k): v.item() for k, v in aux.items()}
+        for v in aux.values():
+            loss = loss + v.float()
         if lam:
             ms = mode_seeking_term(fake.float(), z)
             loss = loss + lam * ms
@@ -139,7 +149,7 @@ def g_step(run: Run, y: torch.Tensor, ops, amp) -> dict:
     loss.backward()
     run.opt_g.step()
     run.D.requires_grad_(True)
-    return {"loss_g": loss.item(), **({"mode_seeking": ms.item()} if lam else {})}
+    return {"loss_g": loss.item(), **stats, **({"mode_seeking": ms.item()} if lam else {})}
 
 
 @torch.no_grad()
@@ -267,6 +277,8 @@ def prepare(
         torch.set_num_threads(cfg.num_threads)
     out_dir.mkdir(parents=True, exist_ok=True)
     run = build_run(cfg, torch.device(resolve_device(cfg.device)))
+    if cfg.class_loss and not classifies(run.D):
+        raise ValueError(f"class_loss={cfg.class_loss}: arch {cfg.model.arch!r} has no class head")
     if resume and has_train_state(out_dir):
         saved = json.loads((out_dir / "train_state.json").read_text())
         check_resumable(saved, cfg, data.fingerprint(), out_dir)
@@ -324,12 +336,13 @@ def loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_
         strength = cfg.conditioning(run.step)
         set_conditioning(run.G, strength)
         set_conditioning(run.D, strength)
+        class_w = cfg.class_loss * strength
         stats = {}
         for _ in range(cfg.d_steps):
             x, y = next(stream)
             y = y.to(run.device)
-            stats.update(d_step(run, to_float(x.to(run.device)), y, ops, amp))
-        stats.update(g_step(run, y, ops, amp))
+            stats.update(d_step(run, to_float(x.to(run.device)), y, ops, amp, class_w))
+        stats.update(g_step(run, y, ops, amp, class_w))
         if cfg.cond_ramp or cfg.cond_start:
             stats["conditioning"] = strength
         run.step += 1

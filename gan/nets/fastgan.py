@@ -16,6 +16,9 @@ High-fidelity Few-shot Image Synthesis" (ICLR 2021), written here for this proje
   perceptual (LPIPS) loss; here it is L1 on pixels, so nothing is downloaded.
   The score is a projection head (Miyato & Koyama 2018, "cGANs with Projection
   Discriminator") on globally sum-pooled 4x4 features, trained with the hinge loss.
+  A linear class head on the same features (the auxiliary classifier of Odena, Olah & Shlens,
+  ICML 2017, "AC-GAN") gives `forward_with_logits`; the trainer uses it when its
+  `class_loss` weight is on (gan.train), to keep a small catalogue's classes apart.
 Widths follow `g_width` / `d_width` (channels at full resolution, x2 per halving, capped by
 `max_width`), so a 64 px model can be made small enough to train on a CPU.
 """
@@ -166,6 +169,7 @@ class Discriminator(nn.Module):
         self.head = nn.Sequential(_sn_conv(last, w[4], 4, 2, 1), nn.LeakyReLU(0.2))
         self.linear = spectral_norm(nn.Linear(w[4], 1))
         self.embed = spectral_norm(nn.Embedding(cfg.num_classes, w[4]))
+        self.classify = nn.Linear(w[4], cfg.num_classes)
         dec_width = max(8, cfg.d_width)
         self.decode_all = Decoder(w[8], dec_width, cfg.channels)
         self.decode_part = Decoder(w[16] if size >= 32 else w[8], dec_width, cfg.channels)
@@ -178,19 +182,27 @@ class Discriminator(nn.Module):
             feats[h.shape[-1]] = h
         return feats
 
-    def _score(self, h8: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _heads(self, h8: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(projection score, class logits) from the 8x8 features."""
         phi = self.head(h8).sum(dim=(2, 3))
         proj = (self.embed(y) * phi).sum(dim=1)
-        return self.linear(phi).squeeze(1) + self.strength(proj)
+        return self.linear(phi).squeeze(1) + self.strength(proj), self.classify(phi)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self._score(self._features(x)[8], y)
+        return self._heads(self._features(x)[8], y)[0]
+
+    def forward_with_logits(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(score, class logits (N, num_classes)) in one pass."""
+        return self._heads(self._features(x)[8], y)
 
     def forward_with_aux(
         self, x: torch.Tensor, y: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(score, reconstruction L1) for REAL images: the whole image from the 8x8 features, and
-        one random quarter (the same for the batch, drawn from torch's RNG) from the 16x16."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(score, reconstruction L1, class logits) for REAL images: the whole image from the 8x8
+        features, and one random quarter (the same for the batch, drawn from torch's RNG) from
+        the 16x16."""
         feats = self._features(x)
         small = F.interpolate(x, size=DECODER_SIZE, mode="area")
         loss = F.l1_loss(self.decode_all(feats[8]).float(), small.float())
@@ -202,4 +214,5 @@ class Discriminator(nn.Module):
         target = x[:, :, qy * xh : (qy + 1) * xh, qx * xh : (qx + 1) * xh]
         target = F.interpolate(target, size=DECODER_SIZE, mode="area")
         loss = loss + F.l1_loss(self.decode_part(part).float(), target.float())
-        return self._score(feats[8], y), loss
+        score, logits = self._heads(feats[8], y)
+        return score, loss, logits

@@ -13,7 +13,14 @@ from gan.checkpoint import default_model_path, load_generator
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
 from gan.losses import d_loss, g_loss
-from gan.models import ARCHS, ArchSpec, build_discriminator, build_generator, score_real
+from gan.models import (
+    ARCHS,
+    ArchSpec,
+    build_discriminator,
+    build_generator,
+    score_fake,
+    score_real,
+)
 from gan.nets import dcgan
 from gan.nets.layers import set_conditioning
 from gan.sampling import sample
@@ -31,8 +38,9 @@ def test_every_arch_builds_at_every_size_it_supports(arch):
         x = g(torch.randn(2, cfg.z_dim), y)
         assert x.shape == (2, 3, size, size) and x.abs().max() <= 1.0
         scores, aux = score_real(d, x, y)
-        assert scores.shape == (2,) and aux.shape == ()
-        assert (aux.item() > 0) == hasattr(d, "forward_with_aux")  # FastGAN reconstructs
+        assert scores.shape == (2,)
+        assert set(aux) == ({"recon"} if hasattr(d, "forward_with_aux") else set())
+        assert all(v.shape == () and v.item() > 0 for v in aux.values())  # FastGAN reconstructs
 
 
 def test_unknown_arch_and_unsupported_size_are_refused():
@@ -125,6 +133,7 @@ def test_fastgan_64px_cpu_training_smoke_on_20_photos(tmp_path):
         augment="color,translation,cutout",
         cond_start=1,
         cond_ramp=2,
+        class_loss=0.5,
         flip=True,
         log_every=1,
     )
@@ -137,7 +146,30 @@ def test_fastgan_64px_cpu_training_smoke_on_20_photos(tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["conditioning"] for r in rows] == [0.0, 0.0, 0.5, 1.0, 1.0, 1.0]
     assert all(r["recon"] > 0 for r in rows)  # the decoders are trained on real images
+    # the auxiliary classifier: off while unconditional, weighted by the strength after
+    assert [("class_d" in r, "class_g" in r) for r in rows] == [(False, False)] * 2 + [
+        (True, True)
+    ] * 4
+    assert all(r["class_d"] > 0 and r["class_g"] > 0 for r in rows[2:])
     assert g.state_dict()["strength.value"].item() == 1.0
+
+
+def test_the_class_loss_is_cross_entropy_of_ds_class_head_and_needs_one(tmp_path):
+    cfg = ModelConfig(arch="fastgan", image_size=32, channels=3, num_classes=3, **SMALL)
+    torch.manual_seed(0)
+    d = build_discriminator(cfg).eval()  # eval: no spectral-norm power step between calls
+    x, y = torch.rand(4, 3, 32, 32) * 2 - 1, torch.tensor([0, 1, 2, 0])
+    _, logits = d.forward_with_logits(x, y)
+    want = torch.nn.functional.cross_entropy(logits, y)
+    _, fake = score_fake(d, x, y, 0.5)
+    assert fake["class"].item() == pytest.approx(0.5 * want.item(), rel=1e-5)
+    assert score_fake(d, x, y, 0.0)[1] == {}
+    fake["class"].backward()
+    assert d.classify.weight.grad.abs().sum() > 0
+    data = load_image_folder(_photos(tmp_path / "p"), 32, 3)
+    dc = ModelConfig(arch="dcgan", image_size=32, channels=3, num_classes=2, g_width=8, d_width=8)
+    with pytest.raises(ValueError, match="no class head"):
+        train(TrainConfig(model=dc, batch_size=10, class_loss=0.5), data, tmp_path / "dc")
 
 
 def test_the_classic_recipe_is_one_more_arch_through_the_same_trainer(tmp_path):
