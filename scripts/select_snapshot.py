@@ -48,13 +48,27 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="score every n-th snapshot")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the rows of snapshots OUT already scored (same data and per-class): rerun "
+        "while a run trains, to score only its new snapshots",
+    )
     a = ap.parse_args()
     torch.set_num_threads(1)
     ctx = None
     report: dict = {"data": a.data, "split": "val", "per_class": a.per_class, "runs": {}}
+    done: dict[str, dict] = {}
+    if a.reuse and a.out.is_file():
+        old = json.loads(a.out.read_text())
+        if (old["data"], old["per_class"]) == (a.data, a.per_class):
+            done = {r["snapshot"]: r for v in old["runs"].values() for r in v["snapshots"]}
     for run in a.runs:
         rows = []
         for snap in snapshots(run, a.every):
+            if str(snap) in done:
+                rows.append(done[str(snap)])
+                continue
             g, meta = load_generator(snap)
             if ctx is None:
                 ctx = prepare(a.data, meta["image_size"], meta["channels"], meta["class_names"],
