@@ -8,6 +8,7 @@ COPY jobs ./jobs
 COPY worker ./worker
 COPY migrations ./migrations
 COPY default_model ./default_model
+COPY models ./models
 RUN pip install -e .
 RUN useradd --create-home assetgen
 USER assetgen

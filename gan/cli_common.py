@@ -6,18 +6,24 @@ from pathlib import Path
 
 import click
 
-from gan.checkpoint import default_model_path
+from gan.checkpoint import builtin_model_names, builtin_model_path, default_model_path
 
 
 def resolve_model(model: str, resolver=None) -> Path:
-    """`default`, a checkpoint path, or (through `resolver`) a published model name."""
+    """`default`, a built-in model's name (models/ of the repo, e.g. `fashion-mnist-32`), a
+    checkpoint path, or (through `resolver`) a published model name."""
     if model == "default":
         return default_model_path()
+    builtin = builtin_model_path(model)
+    if builtin is not None:
+        return builtin
     path = Path(model)
     if path.exists():
         return path
     if resolver is not None:
         return Path(resolver(model))
     raise click.BadParameter(
-        f"{model!r}: no such checkpoint folder or file (or use 'default')", param_hint="--model"
+        f"{model!r}: no such checkpoint folder or file (or use 'default' or a built-in model: "
+        f"{', '.join(builtin_model_names()) or 'none'})",
+        param_hint="--model",
     )

@@ -1,8 +1,12 @@
 """Resolve a job's model reference to one exact checkpoint at submit time.
 
-A reference is "default", a checkpoint folder path, or (with published models)
-"name" / "name@version". Only the JSON metadata is read here; the worker verifies
-the weights' sha256 before it loads them.
+A reference is "default", a built-in model's name (a folder under ``Settings.builtin_models``,
+models/ of the repo: e.g. "fashion-mnist-32"), a checkpoint folder path, or (with published
+models) "name" / "name@version". A built-in name wins over a folder of that name in the working
+directory (write ./NAME for that one) and over a published model of that name (`models publish`
+refuses built-in names); "builtin@version" is taken only where the version is the built-in's own
+(its sha256[:12], the version a job records), so a job's recorded model@version names it again.
+Only the JSON metadata is read here; the worker verifies the weights' sha256 before it loads them.
 
 Each model resolves its x4 upscaler too: the one in its folder (``upscaler.json`` +
 ``upscaler.safetensors``, beside ``generator.*``) or published with its version, else the
@@ -79,34 +83,55 @@ def _resolved(name: str, meta: dict, uri: str, upscaler: ResolvedUpscaler | None
     )
 
 
-def resolve_model(settings: Settings, ref: str, store=None) -> ResolvedModel:
-    """'default', a checkpoint folder, or a published 'name' / 'name@version' (needs the store)."""
-    if ref == "default":
-        folder = settings.default_model.resolve()
-        return _resolved(
-            "default",
-            read_checkpoint_meta(folder),
-            str(folder),
-            local_upscaler(settings, folder, "default"),
+def builtin_names(settings: Settings) -> tuple[str, ...]:
+    """The built-in models: the folders under Settings.builtin_models holding a generator JSON."""
+    root = settings.builtin_models
+    if not root.is_dir():
+        return ()
+    return tuple(sorted(p.name for p in root.iterdir() if (p / FILES[1]).is_file()))
+
+
+def _builtins_hint(settings: Settings) -> str:
+    return ", ".join(builtin_names(settings)) or "none"
+
+
+def _local(settings: Settings, name: str, folder: Path) -> ResolvedModel:
+    folder = folder.resolve()
+    meta = read_checkpoint_meta(folder)
+    return _resolved(name, meta, str(folder), local_upscaler(settings, folder, name))
+
+
+def _builtin(settings: Settings, name: str, version: str) -> ResolvedModel:
+    model = _local(settings, name, settings.builtin_models / name)
+    if version and version != model.version:
+        raise SpecError(
+            "model",
+            f"{name!r} is a built-in model with the one version {model.version!r}, "
+            f"not {version!r} (name it without @version)",
         )
+    return model
+
+
+def resolve_model(settings: Settings, ref: str, store=None) -> ResolvedModel:
+    """'default', a built-in name, a checkpoint folder, or a published 'name' / 'name@version'
+    (needs the store)."""
+    if ref == "default":
+        return _local(settings, "default", settings.default_model)
+    name, _, version = ref.partition("@")
+    if name in builtin_names(settings):
+        return _builtin(settings, name, version)
     folder = Path(ref).expanduser()
     if folder.is_dir():
-        folder = folder.resolve()
-        return _resolved(
-            folder.name,
-            read_checkpoint_meta(folder),
-            str(folder),
-            local_upscaler(settings, folder, folder.name),
-        )
-    name, _, version = ref.partition("@")
+        return _local(settings, folder.resolve().name, folder)
     if not NAME_RE.match(name) or (version and not NAME_RE.match(version)):
         raise SpecError(
             "model",
-            f"{ref!r} is neither 'default', a checkpoint folder, nor a model name[@version]",
+            f"{ref!r} is neither 'default', a built-in model ({_builtins_hint(settings)}), a "
+            "checkpoint folder, nor a model name[@version]",
         )
     if store is None:
         store = create_store(settings)
-    meta = published_meta(store, name, version or None)
+    meta = published_meta(store, name, version or None, _builtins_hint(settings))
     uri = f"{BUCKET_SCHEME}{version_prefix(name, meta['version'])}"
     return _resolved(name, meta, uri, published_upscaler(settings, meta, uri))
 
@@ -182,10 +207,13 @@ def published_versions(store, name: str | None = None) -> dict[str, list[dict]]:
     return {n: sorted(v, key=lambda m: m["published_at"]) for n, v in sorted(out.items())}
 
 
-def published_meta(store, name: str, version: str | None) -> dict:
+def published_meta(store, name: str, version: str | None, builtins: str = "") -> dict:
+    """A published version's metadata (the latest where version is None); ``builtins``, the
+    built-in names, is named in the error where there is no such model."""
     versions = published_versions(store, name).get(name, [])
     if not versions:
-        raise SpecError("model", f"no published model {name!r} (see `assetgen models list`)")
+        also = f"; built-in models: {builtins}" if builtins else ""
+        raise SpecError("model", f"no published model {name!r} (see `assetgen models list`{also})")
     if version is None:
         return versions[-1]
     for meta in versions:

@@ -33,6 +33,10 @@ from jobs.storage import Store
 
 PG_ADMIN_URL = os.environ.get("ASSETGEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ASSETGEN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# The built-in Fashion-MNIST model (10 classes, 32 px, 1 channel, with a classifier): for tests
+# that depend on what the model is, since `default` may be another one.
+FMNIST = "fashion-mnist-32"
+FMNIST_DIR = Path(__file__).resolve().parents[1] / "models" / FMNIST
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):

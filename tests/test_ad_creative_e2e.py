@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from jobs.layout.formats import FORMATS
-from tests.support import assert_job_consistent, run_cli
+from tests.support import FMNIST, assert_job_consistent, run_cli
 
 pytestmark = pytest.mark.integration
 
-SHIPPED_MODEL = str(Path(__file__).resolve().parents[1] / "default_model")
+SHIPPED_MODEL = FMNIST  # the built-in trained model (models/fashion-mnist-32/), by name
 SIZES = {**{name: (f.width, f.height) for name, f in FORMATS.items()}, "640x480": (640, 480)}
 
 
@@ -73,7 +72,7 @@ def test_ad_creative_job_through_a_real_worker(prod_env, app_for, start_worker):
             "job": job["id"],
             "variant": str(variant),
             "format": fmt,
-            "model": "default_model",
+            "model": FMNIST,
             "version": manifest["model"]["version"],
             "seed": str(entry["seed"]),
             "synthetic": "true",

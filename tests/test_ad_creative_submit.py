@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,11 +21,9 @@ from jobs.layout.formats import FORMATS
 from jobs.pipeline.model_cache import ModelCache
 from jobs.pipeline.runner import Pipeline
 from jobs.specs import SpecError
-from tests.support import cli_invoker
+from tests.support import FMNIST, cli_invoker
 
-SHIPPED_MODEL = str(
-    Path(__file__).resolve().parents[1] / "default_model"
-)  # trained: real products, not noise
+SHIPPED_MODEL = FMNIST  # the built-in Fashion-MNIST model, trained: real products, not noise
 COPY = {
     "headline": "Walk further in winter",
     "subline": "Warm lining, grippy soles",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from jobs.db.tables import IdempotencyKey, Job
-from tests.support import LiveServer, bearer, metric
+from tests.support import FMNIST, LiveServer, bearer, metric
 
 pytestmark = pytest.mark.integration
 
@@ -287,3 +287,8 @@ def test_models_endpoint(api_ctx):
     default = models[0]
     assert default["name"] == "default" and "sneaker" in default["versions"][0]["classes"]
     assert len(default["versions"][0]["sha256"]) == 64
+    # then the built-in models, each with its one version (no published ones here)
+    assert [m["name"] for m in models[1:]] == [FMNIST]
+    (fmnist,) = models[1]["versions"]
+    assert (fmnist["image_size"], fmnist["channels"], len(fmnist["classes"])) == (32, 1, 10)
+    assert fmnist["version"] == fmnist["sha256"][:12]

@@ -14,7 +14,7 @@ from PIL import Image
 
 from jobs import service
 from jobs.db.tables import CatalogueSku
-from tests.support import run_cli
+from tests.support import FMNIST_DIR, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +30,12 @@ CATEGORIES = [
 
 @pytest.fixture(scope="session")
 def scored_model(tiny_model, tmp_path_factory) -> Path:
-    """The tiny generator with the classifier shipped in default_model/ beside it (same classes)."""
+    """The tiny generator with the built-in fashion-mnist-32 model's classifier beside it (same
+    classes)."""
     folder = tmp_path_factory.mktemp("scored") / "model"
     shutil.copytree(tiny_model, folder)
     for name in ("classifier.safetensors", "classifier.json"):
-        shutil.copy(Path(__file__).resolve().parents[1] / "default_model" / name, folder / name)
+        shutil.copy(FMNIST_DIR / name, folder / name)
     return folder
 
 

@@ -36,7 +36,7 @@ from jobs.kinds.catalogue_fill.spec import CatalogueRow
 from jobs.specs import SpecError
 from tests.catalogue_fixtures import FILES, FILLED, FIXTURES, HAD_IMAGES
 
-CLASSES = FASHION_MNIST_CLASSES  # the shipped default model's classes
+CLASSES = FASHION_MNIST_CLASSES  # the classes of the built-in fashion-mnist-32 model
 MAPPING = json.loads((FIXTURES / "mapping.json").read_text())
 INVALID = "invalid SKU: only A-Z a-z 0-9 . _ - are allowed, starting with a letter or digit"
 TOO_LONG = "invalid SKU: 70 characters, over the limit of 64"

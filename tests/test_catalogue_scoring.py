@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.checkpoint import CheckpointError, default_model_path, load_generator
+from gan.checkpoint import CheckpointError, load_generator
 from gan.classifier import confidence, load_classifier
 from gan.data import FASHION_MNIST_CLASSES, load_source
 from gan.sampling import sample
@@ -23,7 +23,7 @@ from jobs.quality import Scorer
 from jobs.seeds import sku_seeds
 from jobs.settings import load_settings
 from jobs.storage import LocalStore
-from tests.support import cli_invoker
+from tests.support import FMNIST_DIR, cli_invoker
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def scored_copy(tiny_model, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scoring") / "model"
     shutil.copytree(tiny_model, folder)
     for name in ("classifier.safetensors", "classifier.json"):
-        shutil.copy(default_model_path() / name, folder / name)
+        shutil.copy(FMNIST_DIR / name, folder / name)
     return folder
 
 
@@ -122,7 +122,7 @@ def test_tampered_classifier_is_refused(scored_copy, tmp_path):
 
 def test_shipped_classifier_recognises_real_sneakers():
 
-    clf, meta = load_classifier(default_model_path())
+    clf, meta = load_classifier(FMNIST_DIR)
     test = load_source("fashion-mnist", 32, 1, split="test")
     sneaker = test.class_names.index("sneaker")
     images = test.images[test.labels == sneaker][:200]

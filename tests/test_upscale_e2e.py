@@ -29,11 +29,11 @@ from jobs.layout.compose import render
 from jobs.pipeline.runner import resolve_precision
 from jobs.quality import Scorer
 from jobs.seeds import sku_seeds
-from tests.support import assert_job_consistent, bearer, run_cli
+from tests.support import FMNIST, FMNIST_DIR, assert_job_consistent, bearer, run_cli
 
 pytestmark = pytest.mark.integration
 
-SHIPPED = default_upscaler_path().parent  # default_model/: the trained generator + upscaler
+SHIPPED = default_upscaler_path().parent  # default_model/: the default x4 upscaler
 NET, UPSCALER_META = load_upscaler(SHIPPED)
 SHA = UPSCALER_META["sha256"]
 # the exact delivery sizes (the channel formats' own, and a custom one)
@@ -81,7 +81,7 @@ def ad_job(env: dict, upscale: str) -> dict:
         "--seed",
         "3",
         "--model",
-        str(SHIPPED),
+        FMNIST,  # the built-in trained 32 px model: it has no upscaler, so the default one
         "--upscale",
         upscale,
     )
@@ -91,8 +91,8 @@ def test_ad_creatives_with_upscale_x4_through_a_real_worker(prod_env, app_for, s
     settings, sf, store = app_for(prod_env)
     start_worker(prod_env)
     jobs = {mode: ad_job(prod_env, mode) for mode in ("x4", "off")}
-    named = {"name": "default_model", "version": SHA[:12], "sha256": SHA}
-    generator, _ = load_generator(SHIPPED)
+    named = {"name": "default", "version": SHA[:12], "sha256": SHA}
+    generator, _ = load_generator(FMNIST_DIR)
     for mode, job in jobs.items():
         manifest = assert_job_consistent(sf, store, job["id"], 2 * len(AD_SIZES))
         row = service.get_job(sf, job["id"])
@@ -110,7 +110,7 @@ def test_ad_creatives_with_upscale_x4_through_a_real_worker(prod_env, app_for, s
                     k: meta.get(k)
                     for k in ("upscaler", "upscaler-version", "upscaler-sha256", "upscale")
                 } == {
-                    "upscaler": "default_model",
+                    "upscaler": "default",
                     "upscaler-version": SHA[:12],
                     "upscaler-sha256": SHA,
                     "upscale": "x16",

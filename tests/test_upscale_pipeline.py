@@ -36,8 +36,9 @@ from jobs.pipeline.upscale import UpscaleStage, upscaler_cache
 from jobs.quality import Scorer
 from jobs.seeds import image_seed, sku_seeds
 from jobs.specs import SpecError
+from tests.support import FMNIST, FMNIST_DIR
 
-SHIPPED = default_upscaler_path().parent  # default_model/: generator, classifier and upscaler
+SHIPPED = default_upscaler_path().parent  # default_model/: the default x4 upscaler
 UPSCALER_SHA = load_upscaler(SHIPPED)[1]["sha256"]
 COPY = {"headline": "Walk further in winter", "cta": "Shop now"}
 
@@ -217,11 +218,11 @@ def test_catalogue_tiles_off_are_the_plain_resize_and_x4_the_chosen_candidate_up
 def test_ad_creatives_off_are_the_plain_layout_and_x4_the_upscaled_sample(env):
     settings, sf, store, pipeline = env
     net, _ = load_upscaler(SHIPPED)
-    generator, _ = load_generator(SHIPPED)  # the trained model: real products, not noise
+    generator, _ = load_generator(FMNIST_DIR)  # the trained model: real products, not noise
     pixels = sample(generator, [7], [image_seed(5, 0, 0)]).numpy()  # a sneaker, fp32 as here
     outputs = {}
     for mode, drawn in (("off", pixels), ("x4", upscale(net, pixels, 2))):
-        job = service.submit(sf, settings, ad(model=str(SHIPPED), upscale=mode))
+        job = service.submit(sf, settings, ad(model=FMNIST, upscale=mode))
         assert run_job(pipeline, job) == ["succeeded"]
         got = objects(sf, store, job.id)
         copy = tuple(copy_of(job.spec["copy"]).items())

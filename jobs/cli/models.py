@@ -12,6 +12,7 @@ from gan.checkpoint import CheckpointError
 from gan.cli import classifier_command
 from jobs.cli.context import AppContext
 from jobs.model_registry import (
+    builtin_names,
     fetch_published,
     publish,
     published_meta,
@@ -66,6 +67,11 @@ def models():
 @click.pass_obj
 def models_publish(app, checkpoint: Path, name: str, version: str | None, upscaler: Path | None):
     """Verify CHECKPOINT (sha256) and upload it as models/<name>/<version>/, with its upscaler."""
+    if name == "default" or name in builtin_names(app.settings):
+        raise click.ClickException(
+            f"{name!r} names the default or a built-in model, which jobs would take instead; "
+            "publish under another name"
+        )
     carried = upscaler_to_publish(app.settings, checkpoint, upscaler)
     try:
         meta = publish(_store(app), checkpoint, name, version, carried)

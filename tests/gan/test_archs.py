@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.checkpoint import default_model_path, load_generator
+from gan.checkpoint import BUILTIN_MODELS, load_generator
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
 from gan.losses import d_loss, g_loss
@@ -27,6 +27,7 @@ from gan.sampling import sample
 from gan.train import train
 
 SMALL = dict(g_width=8, d_width=8, max_width=32)
+FMNIST = BUILTIN_MODELS / "fashion-mnist-32"  # the Fashion-MNIST model (once default_model/)
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHS))
@@ -51,9 +52,9 @@ def test_unknown_arch_and_unsupported_size_are_refused():
 
 
 def test_the_shipped_checkpoint_has_no_arch_and_loads_as_sngan_with_the_same_bytes(tmp_path):
-    meta = json.loads((default_model_path() / "generator.json").read_text())
+    meta = json.loads((FMNIST / "generator.json").read_text())
     assert "arch" not in meta["model"]  # written before archs existed
-    g, _ = load_generator(default_model_path())
+    g, _ = load_generator(FMNIST)
     assert g.cfg.arch == "sngan"
     images = sample(g, [i % 10 for i in range(40)], list(range(40)))
     # sha256 of these 40 samples computed with the code before the arch seam (commit 5983af1)
@@ -61,7 +62,7 @@ def test_the_shipped_checkpoint_has_no_arch_and_loads_as_sngan_with_the_same_byt
         "1ed2e827eb5c670a5ddf30054fe253d11362db0684b5d5617b41433fb4308cca"
     )
     # ... and the same checkpoint with the arch spelled out samples the same bytes
-    shutil.copytree(default_model_path(), tmp_path / "m")
+    shutil.copytree(FMNIST, tmp_path / "m")
     meta["model"]["arch"] = "sngan"
     (tmp_path / "m" / "generator.json").write_text(json.dumps(meta))
     g2, _ = load_generator(tmp_path / "m")

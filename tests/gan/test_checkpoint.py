@@ -5,7 +5,10 @@ import pytest
 import torch
 
 from gan.checkpoint import (
+    BUILTIN_MODELS,
     CheckpointError,
+    builtin_model_names,
+    builtin_model_path,
     default_model_path,
     init_generator_checkpoint,
     load_generator,
@@ -94,7 +97,26 @@ def test_missing_json_is_refused(ckpt):
         load_generator(ckpt / "generator.safetensors")
 
 
-def test_shipped_default_model_loads_with_ten_classes():
-    g, meta = load_generator(default_model_path())
+def test_the_builtin_fashion_mnist_model_loads_with_ten_classes():
+    g, meta = load_generator(builtin_model_path("fashion-mnist-32"))
     assert len(meta["class_names"]) == 10 and meta["class_names"][7] == "sneaker"
     assert sample(g, [7], [0]).shape == (1, 32, 32, 1)
+
+
+def test_the_shipped_default_model_loads_and_samples_at_its_recorded_size():
+    g, meta = load_generator(default_model_path())
+    assert len(meta["class_names"]) == g.cfg.num_classes >= 2
+    size, channels = meta["image_size"], meta["channels"]
+    assert sample(g, [0], [0]).shape == (1, size, size, channels)
+
+
+def test_builtin_models_are_the_folders_under_models(tmp_path):
+    assert "fashion-mnist-32" in builtin_model_names()
+    assert builtin_model_path("fashion-mnist-32") == BUILTIN_MODELS / "fashion-mnist-32"
+    for name in ("nope", "default", "", ".", "..", "../default_model", "fashion-mnist-32/"):
+        assert builtin_model_path(name) is None, name
+    (tmp_path / "no-generator").mkdir()
+    init_generator_checkpoint(tmp_path / "mine", CLASSES)
+    assert builtin_model_names(tmp_path) == ("mine",)
+    assert builtin_model_path("mine", tmp_path) == tmp_path / "mine"
+    assert builtin_model_names(tmp_path / "absent") == ()

@@ -1,10 +1,24 @@
+import hashlib
+
+import click
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from gan.checkpoint import init_generator_checkpoint
+from gan.checkpoint import (
+    BUILTIN_MODELS,
+    default_model_path,
+    init_generator_checkpoint,
+    load_generator,
+)
 from gan.cli import generate_command, make_generate_command
+from gan.cli_common import resolve_model
 from gan.data import load_image_folder
+from gan.sampling import sample
+
+# sha256 of 40 samples of the Fashion-MNIST checkpoint (default_model/ until the RGB model; now
+# models/fashion-mnist-32/), as tests/gan/test_archs.py pins them
+FMNIST_40_SHA = "1ed2e827eb5c670a5ddf30054fe253d11362db0684b5d5617b41433fb4308cca"
 
 
 def test_generate_writes_numbered_pngs_at_native_resolution(tmp_path):
@@ -64,6 +78,42 @@ def test_generate_rejects_unknown_category_and_model(tmp_path):
         ["--model", str(tmp_path / "nope"), "--category", "mug", "--out", str(tmp_path)],
     )
     assert res.exit_code != 0 and "no such checkpoint" in res.output
+
+
+def test_the_builtin_name_resolves_to_its_folder_and_samples_the_fashion_mnist_bytes():
+    assert resolve_model("default") == default_model_path()
+    folder = resolve_model("fashion-mnist-32", resolver=lambda name: pytest.fail(name))
+    assert folder == BUILTIN_MODELS / "fashion-mnist-32"
+    g, meta = load_generator(folder)
+    assert (meta["image_size"], meta["channels"], len(meta["class_names"])) == (32, 1, 10)
+    images = sample(g, [i % 10 for i in range(40)], list(range(40)))
+    assert hashlib.sha256(images.numpy().tobytes()).hexdigest() == FMNIST_40_SHA
+
+
+def test_generate_takes_the_builtin_name(tmp_path):
+    args = ["--category", "sneaker", "--count", "2", "--seed", "3"]
+    by_name = CliRunner().invoke(
+        generate_command, ["--model", "fashion-mnist-32", *args, "--out", str(tmp_path / "a")]
+    )
+    assert by_name.exit_code == 0, by_name.output
+    folder = str(BUILTIN_MODELS / "fashion-mnist-32")
+    CliRunner().invoke(generate_command, ["--model", folder, *args, "--out", str(tmp_path / "b")])
+    for n in ("00000.png", "00001.png"):
+        data = (tmp_path / "a" / "sneaker" / n).read_bytes()
+        assert data == (tmp_path / "b" / "sneaker" / n).read_bytes()
+    with Image.open(tmp_path / "a" / "sneaker" / "00000.png") as img:
+        assert img.size == (32, 32) and img.mode == "L"
+
+
+def test_an_unknown_name_names_the_builtins(tmp_path):
+    with pytest.raises(click.BadParameter, match="fashion-mnist-32") as err:
+        resolve_model("fashion-mnist-64")
+    assert "no such checkpoint" in err.value.message and "'default'" in err.value.message
+    res = CliRunner().invoke(
+        generate_command,
+        ["--model", "fashion-mnist", "--category", "bag", "--out", str(tmp_path)],
+    )
+    assert res.exit_code != 0 and "fashion-mnist-32" in res.output
 
 
 def test_generate_uses_the_resolver_for_names(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan.checkpoint import CheckpointError, default_model_path
+from gan.checkpoint import BUILTIN_MODELS, CheckpointError
 from gan.classifier import ClassifierConfig, load_or_train
 from gan.data import ImageDataset, load_source
 from gan.extractors import (
@@ -120,7 +120,7 @@ def test_cache_keys_follow_the_data_for_classifiers_only():
 
 
 def test_the_classifier_shipped_beside_a_model_is_an_extractor(tmp_path):
-    ex = from_shipped_classifier(default_model_path())
+    ex = from_shipped_classifier(BUILTIN_MODELS / "fashion-mnist-32")
     assert ex is not None
     test = load_source("fashion-mnist", split="test").subset(torch.arange(200))
     preds, feats = ex.embed(test.images)
