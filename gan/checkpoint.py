@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
+from gan.builtin_models import REPO_ROOT
 from gan.config import ModelConfig
 from gan.models import build_generator
 
@@ -29,27 +30,9 @@ class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message names the path and what is wrong."""
 
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-# Built-in models: one folder per name (generator.* and, optionally, classifier.*) under
-# models/ of the repo, named without a version. Their upscaler is the default one (default_model/).
-BUILTIN_MODELS = _REPO_ROOT / "models"
-
-
 def default_model_path() -> Path:
     """The shipped default model folder (beside the `gan` package)."""
-    return _REPO_ROOT / "default_model"
-
-
-def builtin_model_names(root: Path = BUILTIN_MODELS) -> tuple[str, ...]:
-    """The built-in models' names: the folders under ``root`` holding a generator JSON."""
-    if not root.is_dir():
-        return ()
-    return tuple(sorted(p.name for p in root.iterdir() if (p / META_NAME).is_file()))
-
-
-def builtin_model_path(name: str, root: Path = BUILTIN_MODELS) -> Path | None:
-    """The folder of the built-in model ``name`` (e.g. ``fashion-mnist-32``), else None."""
-    return root / name if name in builtin_model_names(root) else None
+    return REPO_ROOT / "default_model"
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from gan.checkpoint import builtin_model_names, builtin_model_path, default_model_path
+from gan.builtin_models import builtin_model_names, builtin_model_path
+from gan.checkpoint import default_model_path
 
 
 def resolve_model(model: str, resolver=None) -> Path:

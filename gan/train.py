@@ -107,7 +107,7 @@ def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp, class_w: flo
         d_real, aux = score_real(run.D, diff_augment(real, ops), y, class_w)
         d_fake = run.D(diff_augment(fake, ops), y)
         adv = d_loss(run.loss, d_real, d_fake)
-        loss = adv + sum((v.float() for v in aux.values()), torch.zeros((), device=run.device))
+        loss = adv + sum(v.float() for v in aux.values())
     run.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     run.opt_d.step()
@@ -139,9 +139,8 @@ def g_step(run: Run, y: torch.Tensor, ops, amp, class_w: float) -> dict:
         fake = run.G(z, y)
         scores, aux = score_fake(run.D, diff_augment(fake, ops), y, class_w)
         loss = g_loss(run.loss, scores)
+        loss = loss + sum(v.float() for v in aux.values())
         stats = {("class_g" if k == "class" else k): v.item() for k, v in aux.items()}
-        for v in aux.values():
-            loss = loss + v.float()
         if lam:
             ms = mode_seeking_term(fake.float(), z)
             loss = loss + lam * ms

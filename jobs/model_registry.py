@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gan.builtin_models import builtin_model_names  # torch-free
 from jobs.settings import Settings
 from jobs.specs import SpecError
 from jobs.storage import create_store
@@ -85,10 +86,7 @@ def _resolved(name: str, meta: dict, uri: str, upscaler: ResolvedUpscaler | None
 
 def builtin_names(settings: Settings) -> tuple[str, ...]:
     """The built-in models: the folders under Settings.builtin_models holding a generator JSON."""
-    root = settings.builtin_models
-    if not root.is_dir():
-        return ()
-    return tuple(sorted(p.name for p in root.iterdir() if (p / FILES[1]).is_file()))
+    return builtin_model_names(settings.builtin_models)
 
 
 def _builtins_hint(settings: Settings) -> str:

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # Model used when a job names "default": a checkpoint folder (safetensors + JSON).
     default_model: Path = REPO_ROOT / "default_model"
     # Built-in models: a job naming one (no @version) gets the folder of that name under this one
-    # (e.g. models/fashion-mnist-32/); the same folder as gan.checkpoint.BUILTIN_MODELS.
+    # (e.g. models/fashion-mnist-32/); the same folder as gan.builtin_models.BUILTIN_MODELS.
     builtin_models: Path = REPO_ROOT / "models"
     # The x4 upscaler of models that carry none (a folder with upscaler.safetensors +
     # upscaler.json): a model folder or a published version with its own upscaler uses that one.

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from gan.checkpoint import BUILTIN_MODELS, init_generator_checkpoint
+from gan.builtin_models import BUILTIN_MODELS
+from gan.checkpoint import init_generator_checkpoint
 from gan.data import FASHION_MNIST_CLASSES
 from jobs import service
 from jobs.model_registry import default_upscaler, resolve_model

@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.checkpoint import BUILTIN_MODELS, load_generator
+from gan.builtin_models import BUILTIN_MODELS
+from gan.checkpoint import load_generator
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
 from gan.losses import d_loss, g_loss

@@ -4,11 +4,9 @@ import pickle
 import pytest
 import torch
 
+from gan.builtin_models import BUILTIN_MODELS, builtin_model_names, builtin_model_path
 from gan.checkpoint import (
-    BUILTIN_MODELS,
     CheckpointError,
-    builtin_model_names,
-    builtin_model_path,
     default_model_path,
     init_generator_checkpoint,
     load_generator,

@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from gan.builtin_models import BUILTIN_MODELS
 from gan.checkpoint import (
-    BUILTIN_MODELS,
     default_model_path,
     init_generator_checkpoint,
     load_generator,

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan.checkpoint import BUILTIN_MODELS, CheckpointError
+from gan.builtin_models import BUILTIN_MODELS
+from gan.checkpoint import CheckpointError
 from gan.classifier import ClassifierConfig, load_or_train
 from gan.data import ImageDataset, load_source
 from gan.extractors import (
