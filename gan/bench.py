@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from gan.checkpoint import load_generator
 from gan.config import ModelConfig, TrainConfig
-from gan.evaluate import evaluate, generate_eval_set, prepare
+from gan.evaluate import evaluate, generate_eval_set, prepare_for
 from gan.models import ARCHS
 from gan.plots import class_grid, grid_image
 
@@ -141,15 +141,7 @@ def bench_gan(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     generator, meta = load_generator(model_path)
-    ctx = prepare(
-        source,
-        meta["image_size"],
-        meta["channels"],
-        meta["class_names"],
-        split,
-        per_class,
-        cache_dir=cache_dir,
-    )
+    ctx = prepare_for(meta, source, split, per_class, cache_dir=cache_dir)
     if baseline_path is None:
         baseline_path = train_classic(ctx, meta, out, seed, device, epochs, on_progress)
     G_classic, classic_meta = load_generator(baseline_path)

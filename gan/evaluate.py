@@ -235,6 +235,13 @@ def prepare(
 # ---------------------------------------------------------------- scores
 
 
+def prepare_for(meta: dict, source: str, split: str = "val", per_class: int = 1000, **kw):
+    """`prepare` for the image size, channels and classes of a generator's metadata."""
+    return prepare(
+        source, meta["image_size"], meta["channels"], meta["class_names"], split, per_class, **kw
+    )
+
+
 def _distribution(ref: Reference, feats: torch.Tensor, kid_subset_size: int) -> dict:
     return {
         "frechet_distance": frechet_distance(feats, ref.held_gaussian),
@@ -362,17 +369,15 @@ def evaluate(
     generator (any arch; an unconditional one ignores the class) or uint8 (N, C, H, W) images
     of it, scored alongside.
     `ctx` (from prepare) reuses loaded splits, extractors and real features."""
-    ctx = ctx or prepare(
+    ctx = ctx or prepare_for(
+        meta,
         source,
-        meta["image_size"],
-        meta["channels"],
-        meta["class_names"],
         split,
         per_class,
-        extractors,
-        cache_dir,
-        specs,
-        splits,
+        extractors=extractors,
+        cache_dir=cache_dir,
+        specs=specs,
+        splits=splits,
     )
     fake, fake_labels = generate_eval_set(generator, ctx.counts, truncation=truncation)
     per_extractor = score_generated(ctx, fake, fake_labels)

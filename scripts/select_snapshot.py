@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from gan.checkpoint import load_generator
-from gan.evaluate import evaluate, evaluate_baseline, prepare, real_reference
+from gan.evaluate import evaluate, evaluate_baseline, prepare_for, real_reference
 
 
 def snapshots(run: Path, every: int) -> list[Path]:
@@ -71,8 +71,7 @@ def main() -> None:
                 continue
             g, meta = load_generator(snap)
             if ctx is None:
-                ctx = prepare(a.data, meta["image_size"], meta["channels"], meta["class_names"],
-                              "val", a.per_class, cache_dir=a.cache_dir)  # fmt: skip
+                ctx = prepare_for(meta, a.data, "val", a.per_class, cache_dir=a.cache_dir)
             if meta["model"].get("arch") == "dcgan":  # unconditional: no classes to request
                 blocks = evaluate_baseline(g, ctx)["extractors"]
                 real = real_reference(ctx)
