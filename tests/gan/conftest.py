@@ -6,6 +6,19 @@ torch.set_num_threads(1)  # the CI/dev machines have 2 cores shared with other w
 
 
 @pytest.fixture
+def quick_cfg():
+    """A factory of TrainConfig for tiny training runs in tests: on the CPU, no sample grids or
+    snapshots on the way, 2 grid columns; keyword arguments override."""
+    from gan.config import TrainConfig
+
+    def make(model, **overrides):
+        opts = {"device": "cpu", "sample_every": 10**6, "grid_per_class": 2, **overrides}
+        return TrainConfig(model=model, **opts)
+
+    return make
+
+
+@pytest.fixture
 def tiny_folder(tmp_path):
     """Two categories of RGB photos of mixed sizes/modes, plus one corrupt file."""
     root = tmp_path / "photos"

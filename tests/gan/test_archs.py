@@ -121,17 +121,14 @@ def _photos(root, per_class=10, size=80):
     return root
 
 
-def test_fastgan_64px_cpu_training_smoke_on_20_photos(tmp_path):
+def test_fastgan_64px_cpu_training_smoke_on_20_photos(tmp_path, quick_cfg):
     data = load_image_folder(_photos(tmp_path / "p"), 64, 3)
     assert len(data) == 20
     model = ModelConfig(arch="fastgan", image_size=64, channels=3, num_classes=2, **SMALL)
-    cfg = TrainConfig(
-        model=model,
+    cfg = quick_cfg(
+        model,
         batch_size=10,
         epochs=3,
-        device="cpu",
-        sample_every=10**6,
-        grid_per_class=2,
         augment="color,translation,cutout",
         cond_start=1,
         cond_ramp=2,
@@ -174,28 +171,21 @@ def test_the_class_loss_is_cross_entropy_of_ds_class_head_and_needs_one(tmp_path
         train(TrainConfig(model=dc, batch_size=10, class_loss=0.5), data, tmp_path / "dc")
 
 
-def test_the_classic_recipe_is_one_more_arch_through_the_same_trainer(tmp_path):
+def test_the_classic_recipe_is_one_more_arch_through_the_same_trainer(tmp_path, quick_cfg):
     data = load_image_folder(_photos(tmp_path / "p"), 32, 3)
     model = ModelConfig(
         arch="dcgan", image_size=32, channels=3, num_classes=2, z_dim=100, g_width=8, d_width=8
     )
-    cfg = TrainConfig(
-        model=model,
-        batch_size=10,
-        epochs=1,
-        device="cpu",
-        ema_decay=0.0,
-        augment="off",
-        sample_every=10**6,
-        grid_per_class=2,
-    )
+    cfg = quick_cfg(model, batch_size=10, epochs=1, ema_decay=0.0, augment="off")
     g, meta = load_generator(train(cfg, data, tmp_path / "dc"))
     assert isinstance(g, dcgan.Generator) and meta["training"]["steps"] == 2
     a, b = sample(g, [0, 1], [5, 5]), sample(g, [1, 0], [5, 5])
     assert torch.equal(a[0], b[0])  # unconditional: the class is ignored
 
 
-def test_a_newly_registered_arch_trains_with_no_change_to_the_trainer(tmp_path, monkeypatch):
+def test_a_newly_registered_arch_trains_with_no_change_to_the_trainer(
+    tmp_path, monkeypatch, quick_cfg
+):
     class TinyG(torch.nn.Module):
         def __init__(self, cfg):
             super().__init__()
@@ -218,8 +208,6 @@ def test_a_newly_registered_arch_trains_with_no_change_to_the_trainer(tmp_path, 
     monkeypatch.setitem(ARCHS, "tiny", ArchSpec(TinyG, TinyD, (32,), "bce", False, "test"))
     data = load_image_folder(_photos(tmp_path / "p"), 32, 3)
     model = ModelConfig(arch="tiny", image_size=32, channels=3, num_classes=2, z_dim=8)
-    cfg = TrainConfig(
-        model=model, batch_size=10, epochs=2, device="cpu", sample_every=10**6, grid_per_class=2
-    )
+    cfg = quick_cfg(model, batch_size=10, epochs=2)
     g, meta = load_generator(train(cfg, data, tmp_path / "t"))
     assert isinstance(g, TinyG) and meta["training"]["steps"] == 4

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from gan.config import ModelConfig, TrainConfig
+from gan.config import ModelConfig
 from gan.data import IMAGE_SUFFIXES, DataError, load_image_folder, read_image
 from gan.stream import BatchStream, FileImageSource, batch_index, flip_mask
 from gan.train import train
@@ -80,18 +80,12 @@ def test_flips_are_seeded_per_batch_and_mirror_about_half(tiny_folder):
     assert 0.45 < share < 0.55
 
 
-def test_training_from_files_gives_the_weights_of_training_from_memory(tiny_folder, tmp_path):
+def test_training_from_files_gives_the_weights_of_training_from_memory(
+    tiny_folder, tmp_path, quick_cfg
+):
     classes, items = _items(tiny_folder)
     model = ModelConfig(image_size=32, channels=3, num_classes=2, g_width=8, d_width=8)
-    cfg = TrainConfig(
-        model=model,
-        batch_size=8,
-        epochs=2,
-        device="cpu",
-        sample_every=10**6,
-        grid_per_class=2,
-        flip=True,
-    )
+    cfg = quick_cfg(model, batch_size=8, epochs=2, flip=True)
     a = train(cfg, load_image_folder(tiny_folder, 32, 3), tmp_path / "mem")
     b = train(cfg, FileImageSource(items, classes, 32, 3, "files"), tmp_path / "files")
     sha = [json.loads((p / "generator.json").read_text())["sha256"] for p in (a, b)]
