@@ -1,5 +1,3 @@
-import hashlib
-
 import click
 import pytest
 from click.testing import CliRunner
@@ -15,10 +13,6 @@ from gan.cli import generate_command, make_generate_command
 from gan.cli_common import resolve_model
 from gan.data import load_image_folder
 from gan.sampling import sample
-
-# sha256 of 40 samples of the Fashion-MNIST checkpoint (default_model/ until the RGB model; now
-# models/fashion-mnist-32/), as tests/gan/test_archs.py pins them
-FMNIST_40_SHA = "1ed2e827eb5c670a5ddf30054fe253d11362db0684b5d5617b41433fb4308cca"
 
 
 def test_generate_writes_numbered_pngs_at_native_resolution(tmp_path):
@@ -80,14 +74,13 @@ def test_generate_rejects_unknown_category_and_model(tmp_path):
     assert res.exit_code != 0 and "no such checkpoint" in res.output
 
 
-def test_the_builtin_name_resolves_to_its_folder_and_samples_the_fashion_mnist_bytes():
+def test_the_builtin_name_resolves_to_its_folder():
     assert resolve_model("default") == default_model_path()
     folder = resolve_model("fashion-mnist-32", resolver=lambda name: pytest.fail(name))
     assert folder == BUILTIN_MODELS / "fashion-mnist-32"
     g, meta = load_generator(folder)
     assert (meta["image_size"], meta["channels"], len(meta["class_names"])) == (32, 1, 10)
-    images = sample(g, [i % 10 for i in range(40)], list(range(40)))
-    assert hashlib.sha256(images.numpy().tobytes()).hexdigest() == FMNIST_40_SHA
+    # its sampled bytes are pinned in test_archs (the checkpoint without an arch field)
 
 
 def test_generate_takes_the_builtin_name(tmp_path):
@@ -131,7 +124,6 @@ def test_generate_uses_the_resolver_for_names(tmp_path):
 def test_classic_dcgan_trains_on_cuda_through_the_trainer(tiny_folder, tmp_path):
     from gan.bench import classic_config
     from gan.checkpoint import load_generator
-    from gan.sampling import sample
     from gan.train import train
 
     data = load_image_folder(tiny_folder, 32, 3)
