@@ -15,11 +15,11 @@ from gan.checkpoint import CheckpointError, load_generator
 from gan.classifier import export_classifier
 from gan.cli_common import resolve_model
 from gan.config import ModelConfig, TrainConfig
-from gan.data import DataError, load_source
+from gan.data import DataError
 from gan.device import resolve_device
 from gan.models import ARCHS
 from gan.sampling import MAX_SEED, sample
-from gan.splits import load_splits
+from gan.splits import load_splits, train_split
 from gan.train import train
 
 
@@ -462,7 +462,8 @@ bench_gan_command = make_bench_gan_command()
     "source",
     default="fashion-mnist",
     show_default=True,
-    help="The real train data of the model (its classes must include the model's).",
+    help="The real data of the model: its train split is learnt (for a folder, every photo "
+    "but its test split), its classes must include the model's.",
 )
 @click.option(
     "--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR"
@@ -477,7 +478,10 @@ def classifier_command(model_dir: Path, source, cache_dir, threads):
         _, meta = load_generator(model_dir)
     except CheckpointError as exc:
         raise click.ClickException(str(exc)) from exc
-    data = load_source(source, meta["image_size"], meta["channels"], split="train")
+    try:
+        data = train_split(source, meta["image_size"], meta["channels"])
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from exc
     missing = [c for c in meta["class_names"] if c not in data.class_names]
     if missing:
         raise click.ClickException(f"{source} lacks the model classes {missing}")

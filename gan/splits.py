@@ -200,6 +200,14 @@ def _item_keys(path: Path, data: ImageDataset) -> list[str]:
     return [f"{data.source}:{i}" for i in range(len(data))]
 
 
+def train_split(source: str, image_size: int = 32, channels: int | None = None) -> ImageDataset:
+    """Every image of the train split and none of the test split: Fashion-MNIST's train file as
+    stored, else fit + validation (what a model shipped beside a generator may learn from)."""
+    if source == "fashion-mnist" or is_fashion_mnist_dir(Path(source)):
+        return load_source(source, image_size, channels, split="train")
+    return load_splits(source, image_size, channels).seen("test")
+
+
 def load_splits(
     source: str,
     image_size: int = 32,

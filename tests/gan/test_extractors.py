@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from gan.builtin_models import BUILTIN_MODELS
 from gan.checkpoint import CheckpointError
-from gan.classifier import ClassifierConfig, load_or_train
+from gan.classifier import ClassifierConfig, config_for, load_or_train
 from gan.data import ImageDataset, load_source
 from gan.extractors import (
     DEFAULT_SPECS,
@@ -139,3 +139,10 @@ def test_the_catalogue_classifier_is_still_cached(tmp_path):
     stamp = (folder / "classifier.safetensors").stat().st_mtime_ns
     _, again = load_or_train(data, tmp_path, cfg)
     assert again == folder and (folder / "classifier.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_the_shipped_classifier_trains_at_least_as_long_as_on_fashion_mnist():
+    assert config_for(60_000).epochs == ClassifierConfig().epochs == 3  # Fashion-MNIST as before
+    small = config_for(4_513)  # the products-rgb train split: 35 batches a pass
+    assert small.epochs == 40 and small.epochs * (4_513 // small.batch_size) >= 1_400
+    assert config_for(10).epochs == 1_400  # fewer images than a batch: one step a pass

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from gan.data import DataError
-from gan.splits import carve, load_splits
+from gan.splits import carve, load_splits, train_split
 
 CLASSES = ("hat", "shoe", "skirt")
 
@@ -119,3 +119,12 @@ def test_fashion_mnist_validation_is_carved_from_its_train_split():
     fit_hashes = {hash(row.numpy().tobytes()) for row in s.fit.images[:, 0]}
     dup = sum(hash(row.numpy().tobytes()) in fit_hashes for row in s.val.images[:200, 0])
     assert dup <= 2  # Fashion-MNIST itself has a handful of exact duplicates
+
+
+def test_the_train_split_of_a_folder_is_fit_and_validation_never_test(declared):
+    root, rows = declared
+    s = load_splits(str(root), image_size=16, channels=3)
+    train = train_split(str(root), image_size=16, channels=3)
+    declared_test = {3 * (n + 1) for n, r in enumerate(rows) if r[3] == "test"}
+    assert len(train) == 60 and _tags(train) == _tags(s.fit) | _tags(s.val)
+    assert _tags(train).isdisjoint(declared_test)
