@@ -39,6 +39,31 @@ FMNIST = "fashion-mnist-32"
 FMNIST_DIR = Path(__file__).resolve().parents[1] / "models" / FMNIST
 
 
+def ad_cli_args(variants: int, formats, *extra: str) -> list[str]:
+    """`assetgen submit ad-creative` arguments of the e2e tests: the trained Fashion-MNIST
+    built-in's sneaker, fixed copy and seed; `extra` adds or overrides flags."""
+    return [
+        "ad-creative",
+        "--category",
+        "sneaker",
+        "--variants",
+        str(variants),
+        "--formats",
+        ",".join(formats),
+        "--headline",
+        "Run further, every day",
+        "--cta",
+        "Shop now",
+        "--badge",
+        "-30%",
+        "--seed",
+        "3",
+        "--model",
+        FMNIST,
+        *extra,
+    ]
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
     """Poll until predicate() is truthy (a bounded wait, not a sleep standing in for
     synchronisation)."""

@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 
 from jobs.layout.formats import FORMATS
-from tests.support import FMNIST, assert_job_consistent, run_cli
+from tests.support import FMNIST, ad_cli_args, assert_job_consistent, run_cli
 
 pytestmark = pytest.mark.integration
 
-SHIPPED_MODEL = FMNIST  # the built-in trained model (models/fashion-mnist-32/), by name
 SIZES = {**{name: (f.width, f.height) for name, f in FORMATS.items()}, "640x480": (640, 480)}
 
 
@@ -24,25 +23,7 @@ def test_ad_creative_job_through_a_real_worker(prod_env, app_for, start_worker):
     out = run_cli(
         prod_env,
         "submit",
-        "ad-creative",
-        "--category",
-        "sneaker",
-        "--variants",
-        "5",
-        "--formats",
-        ",".join(SIZES),
-        "--headline",
-        "Run further, every day",
-        "--subline",
-        "Recycled knit, cushioned soles",
-        "--cta",
-        "Shop now",
-        "--badge",
-        "-30%",
-        "--seed",
-        "3",
-        "--model",
-        SHIPPED_MODEL,
+        *ad_cli_args(5, SIZES, "--subline", "Recycled knit, cushioned soles"),
         "--wait",
         "--json",
         timeout=300,

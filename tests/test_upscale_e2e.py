@@ -29,7 +29,7 @@ from jobs.layout.compose import render
 from jobs.pipeline.runner import resolve_precision
 from jobs.quality import Scorer
 from jobs.seeds import sku_seeds
-from tests.support import FMNIST, FMNIST_DIR, assert_job_consistent, bearer, run_cli
+from tests.support import FMNIST_DIR, ad_cli_args, assert_job_consistent, bearer, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -63,28 +63,8 @@ def cli_job(env: dict, *args: str) -> dict:
 
 
 def ad_job(env: dict, upscale: str) -> dict:
-    return cli_job(
-        env,
-        "ad-creative",
-        "--category",
-        "sneaker",
-        "--variants",
-        "2",
-        "--formats",
-        ",".join(AD_SIZES),
-        "--headline",
-        "Run further, every day",
-        "--cta",
-        "Shop now",
-        "--badge",
-        "-30%",
-        "--seed",
-        "3",
-        "--model",
-        FMNIST,  # the built-in trained 32 px model: it has no upscaler, so the default one
-        "--upscale",
-        upscale,
-    )
+    # the built-in trained 32 px model: it has no upscaler of its own, so x4 takes the default's
+    return cli_job(env, *ad_cli_args(2, AD_SIZES, "--upscale", upscale))
 
 
 def test_ad_creatives_with_upscale_x4_through_a_real_worker(prod_env, app_for, start_worker):
