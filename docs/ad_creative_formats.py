@@ -29,7 +29,7 @@ COPY = {
 BRAND = Brand.from_hex(
     background="#F4EFE6", text="#1D2A3A", accent="#B5391F", accent_text="#FFFFFF"
 )
-CATEGORY, SEED = "ankle-boot", 7
+CATEGORY, SEED = "shoe", 7
 # Sheet rows: (format, scale); the large formats at a third, the small ones at full size.
 ROWS = [
     [("story", 1 / 3), ("portrait", 1 / 3), ("square", 1 / 3), ("skyscraper", 1)],

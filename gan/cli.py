@@ -57,7 +57,7 @@ from gan.train import train
     type=click.Choice(sorted(ARCHS)),
     default="sngan",
     show_default=True,
-    help="Network (see docs/gan.md): sngan (Fashion-MNIST default), fastgan (photos), dcgan "
+    help="Network (see docs/gan.md): sngan (the fashion-mnist-32 model's), fastgan (photos), dcgan "
     "(the classic baseline). An arch brings its recipe's defaults; explicit options win.",
 )
 @click.option(
@@ -296,7 +296,7 @@ def make_generate_command(resolver=None) -> click.Command:
         show_default=True,
         help="Checkpoint path, 'default', or a published name.",
     )
-    @click.option("--category", required=True, help="Class name, e.g. sneaker.")
+    @click.option("--category", required=True, help="Class name, e.g. shoe.")
     @click.option("--count", type=click.IntRange(1, 100_000), default=16, show_default=True)
     @click.option(
         "--seed",

@@ -52,7 +52,7 @@ ARCHS: dict[str, ArchSpec] = {
         (32, 64, 128),
         "hinge",
         True,
-        "SNGAN CNN + projection D (the Fashion-MNIST default; checkpoints without an arch)",
+        "SNGAN CNN + projection D (the fashion-mnist-32 model; checkpoints without an arch)",
     ),
     "fastgan": ArchSpec(
         fastgan.Generator,

@@ -1,7 +1,8 @@
 """Measure the generator's CPU settings: threads, batch size, fp32 vs bf16 autocast, channels_last.
 
-Prints one JSON line per setting and the pixel difference bf16 makes. Used to choose the
-worker's defaults (README, "Performance choices").
+Prints the model measured (arch, size, channels, classes: the default model is not always the
+same network), one JSON line per setting and the pixel difference bf16 makes (per channel
+value). Used to choose the worker's defaults (README, "Performance choices").
 Usage: python scripts/measure_generator.py [MODEL]
 """
 
@@ -35,7 +36,22 @@ def images_per_s(gen, n, batch, precision, channels_last, repeats=3):
 
 
 def main():
-    gen, meta = load_generator(sys.argv[1] if len(sys.argv) > 1 else default_model_path())
+    path = sys.argv[1] if len(sys.argv) > 1 else default_model_path()
+    gen, meta = load_generator(path)
+    cfg = meta["model"]
+    print(
+        json.dumps(
+            {
+                "model": str(path),
+                "arch": cfg.get("arch", "sngan"),  # checkpoints without an arch are sngan
+                "image_size": meta["image_size"],
+                "channels": meta["channels"],
+                "classes": len(meta["class_names"]),
+                "sha256": meta["sha256"],
+            }
+        ),
+        flush=True,
+    )
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for batch in (64, 256):

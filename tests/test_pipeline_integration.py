@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from gan.checkpoint import default_model_path, init_generator_checkpoint
 from jobs import service
 from jobs.db.engine import create_db_engine, create_session_factory
 from jobs.settings import load_settings
@@ -72,10 +74,18 @@ def test_jobs_wait_and_list_cli(prod_env, app_for, start_worker):
     assert (newest["id"], newest["status"], newest["items"]) == (job_id, "succeeded", "1/1")
 
 
-def test_embedded_defaults_demo(tiny_model, tmp_path):
+@pytest.fixture
+def default_classes_model(tmp_path) -> Path:
+    """An untrained 32 px model with the shipped default model's classes (the demo's catalogue
+    and ad name them): fast, and enough for the demo's flow."""
+    meta = json.loads((default_model_path() / "generator.json").read_text())
+    return init_generator_checkpoint(tmp_path / "model", meta["class_names"], 32, 1, seed=0)
+
+
+def test_embedded_defaults_demo(default_classes_model, tmp_path):
     out = tmp_path / "demo"
     result = run_cli(
-        {"ASSETGEN_DEFAULT_MODEL": str(tiny_model)},
+        {"ASSETGEN_DEFAULT_MODEL": str(default_classes_model)},
         "demo",
         "--out",
         str(out),
@@ -84,16 +94,18 @@ def test_embedded_defaults_demo(tiny_model, tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    # 10 generate jobs x 3 images, 2 ad variants x 7 formats, 8 of the 12 catalogue rows need
-    # an image
-    assert "12/12 jobs succeeded, 52 objects" in result.stdout
+    # one generate job per class x 3 images, 2 ad variants x 7 formats, 8 of the 12 catalogue
+    # rows need an image
+    classes = json.loads((default_classes_model / "generator.json").read_text())["class_names"]
+    n_jobs, objects = len(classes) + 2, 3 * len(classes) + 14 + 8
+    assert f"{n_jobs}/{n_jobs} jobs succeeded, {objects} objects" in result.stdout
     index = (out / "index.html").read_text()
-    assert index.count("<img ") == 52 and index.count(">manifest.json</a>") == 12
+    assert index.count("<img ") == objects and index.count(">manifest.json</a>") == n_jobs
 
-    settings = load_settings(home=out, default_model=tiny_model)
+    settings = load_settings(home=out, default_model=default_classes_model)
     sf, store = create_session_factory(create_db_engine(settings)), create_store(settings)
     jobs = {j.kind: j for j in service.list_jobs(sf)}
-    assert len(service.list_jobs(sf)) == 12
+    assert len(service.list_jobs(sf)) == n_jobs
     for job in service.list_jobs(sf, kind="generate"):
         assert_job_consistent(sf, store, job.id, 3)
     ad = assert_job_consistent(sf, store, jobs["ad_creative"].id, 14)
@@ -118,9 +130,11 @@ def test_embedded_defaults_demo(tiny_model, tmp_path):
         "rejected": 2,
         "failed": 0,
     }
+    rejected = {r["sku"] for r in catalogue["catalogue"]["rows"] if r["outcome"] == "rejected"}
+    assert rejected == {"BAG-2001", "../../etc/passwd"}  # the unmapped category, the hostile SKU
     assert sorted(store.list("catalogue/")) == sorted(a["key"] for a in catalogue["assets"])
     srcs = [part.split('"')[0] for part in index.split(' src="')[1:]]
-    assert len(srcs) == 52 and all((out / src).is_file() for src in srcs)
+    assert len(srcs) == objects and all((out / src).is_file() for src in srcs)
 
 
 def test_worker_refuses_unmigrated_database(tmp_path, tiny_model):

@@ -1,6 +1,7 @@
 """arch "sngan": the class-conditional generator and discriminator for 32/64/128 px, grey or RGB.
 
-The network of every checkpoint without an `arch` field (the Fashion-MNIST default model).
+The network of every checkpoint without an `arch` field (the Fashion-MNIST model,
+models/fashion-mnist-32/).
 
 Generator: the SNGAN "standard CNN" generator (Miyato et al. 2018, "Spectral Normalization
 for GANs", Table 3) -- a linear layer to 4x4 then 4x4/stride-2 transposed convolutions --

@@ -48,25 +48,27 @@ def stop_worker(proc: subprocess.Popen) -> None:
 
 
 DEMO_CATALOGUE = """sku,category,title,image
-SNK-1001,Sneakers,Runner low,
-SNK-1002,Sneakers,Court classic,
-SNK-1003,Sneakers,Trail mid,https://shop.example/img/snk-1003.jpg
-BAG-2001,Bags,City tote,
-BAG-2002,Bags,Weekender,
+SHO-1001,Shoes,Runner low,
+SHO-1002,Shoes,Court classic,
+SHO-1003,Shoes,Trail mid,https://shop.example/img/sho-1003.jpg
 DRS-3001,Dresses,Summer wrap,
 DRS-3002,Dresses,Evening slip,https://shop.example/img/drs-3002.jpg
 TEE-4001,T-Shirts,Basic crew,
 TEE-4002,T-Shirts,Striped boxy,
-BOOT-5001,Boots,Chelsea,
+HOD-5001,Hoodies,Zip hoodie,
 HAT-6001,Hats,Bucket hat,
-../../etc/passwd,Bags,Hostile SKU,
+JKT-7001,Jackets,Rain shell,
+BAG-2001,Bags,City tote,
+../../etc/passwd,Shoes,Hostile SKU,
 """
+# Catalogue category -> class of the default model; "Bags" has no class: its row is reported.
 DEMO_MAPPING = {
-    "Sneakers": "sneaker",
-    "Bags": "bag",
+    "Shoes": "shoe",
     "Dresses": "dress",
     "T-Shirts": "t-shirt",
-    "Boots": "ankle-boot",
+    "Hoodies": "hoodie",
+    "Hats": "hat",
+    "Jackets": "outerwear",
 }
 
 
@@ -76,14 +78,14 @@ def demo_specs(home: Path, class_names: tuple[str, ...], count: int) -> list[dic
     (home / "catalogue.csv").write_text(DEMO_CATALOGUE)  # what a catalogue manager would hand over
     ad = {
         "kind": "ad_creative",
-        "category": "sneaker" if "sneaker" in class_names else class_names[0],
+        "category": "shoe" if "shoe" in class_names else class_names[0],
         "variants": 2,
         "formats": list(FORMATS),
         "seed": 7,
         "file_format": "jpeg",
         "copy": {
             "headline": "Step into spring",
-            "subline": "Light sneakers for every day",
+            "subline": "Light shoes for every day",
             "cta": "Shop now",
             "badge": "-20%",
         },

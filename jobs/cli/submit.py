@@ -17,7 +17,7 @@ from jobs.specs import FORMATS
 @click.option(
     "--spec", "spec_file", type=click.File("rb"), help="Job spec JSON file ('-' for stdin)."
 )
-@click.option("--category", help="Class of the model to generate (e.g. sneaker).")
+@click.option("--category", help="Class of the model to generate (e.g. shoe).")
 @click.option("--count", type=int, help="Number of images.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format [png].")
 @click.option("--model", help="'default', a published name[@version], or a checkpoint folder.")

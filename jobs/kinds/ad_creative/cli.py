@@ -46,7 +46,7 @@ def merge(spec: dict, section: str | None, values: dict) -> None:
     type=click.File("rb"),
     help="Spec JSON to start from ('-': stdin); flags override it.",
 )
-@click.option("--category", help="Class of the model (e.g. sneaker).")
+@click.option("--category", help="Class of the model (e.g. shoe).")
 @click.option(
     "--sku", help="Instead of --category: a SKU whose category a catalogue-fill job recorded."
 )

@@ -90,7 +90,7 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option(
     "--mapping",
     type=_file,
-    help='Category -> model class: a JSON object {"Sneakers": "sneaker"} or CSV; for a platform '
+    help='Category -> model class: a JSON object {"Sneakers": "shoe"} or CSV; for a platform '
     'export a key may be a path ("Men/Tops/Jackets") or a segment.',
 )
 @click.option("--size", type=int, help="Square tile side in pixels [800].")

@@ -171,7 +171,7 @@ def _jsonl_problem(obj: dict) -> str | None:
 
 
 def parse_mapping(text: str) -> dict[str, str]:
-    """A JSON object {"Sneakers": "sneaker"}, or CSV lines ``category,class`` (a header line
+    """A JSON object {"Sneakers": "shoe"}, or CSV lines ``category,class`` (a header line
     optional)."""
     if len(text) > MAX_MAPPING_BYTES:
         raise CatalogueFileError(f"{len(text)} characters is over the limit of {MAX_MAPPING_BYTES}")

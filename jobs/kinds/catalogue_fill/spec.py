@@ -68,7 +68,7 @@ class CatalogueFillSpec(BaseModel):
     # ``rows``: a platform format reads each row's category as a path ("Men > Tops"), so that the
     # path-aware mapping applies; auto means generic.
     catalogue_format: CatalogueFormat = "auto"
-    # Catalogue category -> model class ("Sneakers" -> "sneaker"), matched ignoring case and outer
+    # Catalogue category -> model class ("Sneakers" -> "shoe"), matched ignoring case and outer
     # spaces; a category that is itself a model class needs no entry. For a platform export, a key
     # may name a category path or one segment ("Men/Tops/Jackets", "Jackets"): the most specific
     # rule wins, else the last segment is tried against the model's classes.

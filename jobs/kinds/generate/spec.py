@@ -21,7 +21,7 @@ class GenerateSpec(BaseModel):
     kind: Literal["generate"] = "generate"
     # "default", a published "name" / "name@version", or a checkpoint folder path.
     model: str = Field("default", min_length=1, max_length=200)
-    # A class name of the model (e.g. "sneaker"); checked against the model at submit.
+    # A class name of the model (e.g. "shoe"); checked against the model at submit.
     category: str = Field(min_length=1, max_length=100)
     count: int = Field(ge=1, le=MAX_IMAGES_PER_JOB)
     format: Format = "png"
