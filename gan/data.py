@@ -124,6 +124,11 @@ def is_fashion_mnist_dir(path: Path) -> bool:
     return path.is_dir() and any(path.glob("train-images-idx3-ubyte*"))
 
 
+def is_fashion_mnist(source: str) -> bool:
+    """`fashion-mnist` (the installed data set) or a Fashion-MNIST folder."""
+    return source == "fashion-mnist" or is_fashion_mnist_dir(Path(source))
+
+
 def load_fashion_mnist(
     root=FASHION_MNIST_DIR, split="train", image_size=32, channels=1
 ) -> ImageDataset:
@@ -254,7 +259,7 @@ def load_source(
 ) -> ImageDataset:
     """`fashion-mnist`, a Fashion-MNIST folder, an image folder, or a catalogue CSV."""
     path = Path(source)
-    if source == "fashion-mnist" or is_fashion_mnist_dir(path):
+    if is_fashion_mnist(source):
         root = FASHION_MNIST_DIR if source == "fashion-mnist" else path
         return load_fashion_mnist(root, split, image_size, channels or 1)
     if split != "train":

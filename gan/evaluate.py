@@ -235,7 +235,9 @@ def prepare(
 # ---------------------------------------------------------------- scores
 
 
-def prepare_for(meta: dict, source: str, split: str = "val", per_class: int = 1000, **kw):
+def prepare_for(
+    meta: dict, source: str, split: str = "val", per_class: int = 1000, **kw
+) -> EvalContext:
     """`prepare` for the image size, channels and classes of a generator's metadata."""
     return prepare(
         source, meta["image_size"], meta["channels"], meta["class_names"], split, per_class, **kw

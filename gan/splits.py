@@ -29,7 +29,7 @@ from gan.data import (
     DataError,
     ImageDataset,
     _load_items,
-    is_fashion_mnist_dir,
+    is_fashion_mnist,
     load_fashion_mnist,
     load_source,
 )
@@ -203,7 +203,7 @@ def _item_keys(path: Path, data: ImageDataset) -> list[str]:
 def train_split(source: str, image_size: int = 32, channels: int | None = None) -> ImageDataset:
     """Every image of the train split and none of the test split: Fashion-MNIST's train file as
     stored, else fit + validation (what a model shipped beside a generator may learn from)."""
-    if source == "fashion-mnist" or is_fashion_mnist_dir(Path(source)):
+    if is_fashion_mnist(source):
         return load_source(source, image_size, channels, split="train")
     return load_splits(source, image_size, channels).seen("test")
 
@@ -217,7 +217,7 @@ def load_splits(
 ) -> Splits:
     """fit / val / test of `source` (see the module doc for how each kind is split)."""
     path = Path(source)
-    if source == "fashion-mnist" or is_fashion_mnist_dir(path):
+    if is_fashion_mnist(source):
         root = FASHION_MNIST_DIR if source == "fashion-mnist" else path
         train = load_fashion_mnist(root, "train", image_size, channels or 1)
         test = load_fashion_mnist(root, "test", image_size, channels or 1)

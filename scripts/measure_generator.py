@@ -38,12 +38,11 @@ def images_per_s(gen, n, batch, precision, channels_last, repeats=3):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else default_model_path()
     gen, meta = load_generator(path)
-    cfg = meta["model"]
     print(
         json.dumps(
             {
                 "model": str(path),
-                "arch": cfg.get("arch", "sngan"),  # checkpoints without an arch are sngan
+                "arch": gen.cfg.arch,  # as loaded: a checkpoint without an arch is sngan
                 "image_size": meta["image_size"],
                 "channels": meta["channels"],
                 "classes": len(meta["class_names"]),
