@@ -131,6 +131,11 @@ def resolve_files(path: Path, meta_name: str, weights_name: str, what: str) -> t
     )
 
 
+def generator_meta(path) -> dict:
+    """A generator checkpoint's JSON (folder or either file), checked but without the weights."""
+    return _read_meta(_resolve(Path(path))[0])
+
+
 def _read_meta(meta_path: Path) -> dict:
     return read_meta(meta_path, FORMAT, ("sha256", "model", "class_names"), "checkpoint")
 

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from gan.bench import bench_gan
 from gan.checkpoint import CheckpointError, load_generator
 from gan.classifier import export_classifier
-from gan.cli_common import resolve_model
+from gan.cli_common import DATA_HELP, data_for, resolve_model
 from gan.config import ModelConfig, TrainConfig
 from gan.data import DataError
 from gan.device import resolve_device
@@ -335,7 +335,7 @@ def make_generate_command(resolver=None) -> click.Command:
 def make_bench_gan_command(resolver=None) -> click.Command:
     @click.command("gan")
     @click.option("--model", "model", default="default", show_default=True)
-    @click.option("--data", "source", default="fashion-mnist", show_default=True)
+    @click.option("--data", "source", default=None, help=DATA_HELP)
     @click.option(
         "--epochs",
         type=float,
@@ -399,6 +399,7 @@ def make_bench_gan_command(resolver=None) -> click.Command:
         if threads:
             torch.set_num_threads(threads)
         path = resolve_model(model, resolver)
+        source = data_for(source, path)
         bar = tqdm(desc="classic DCGAN", unit="step", dynamic_ncols=True)
 
         def progress(info):
@@ -460,10 +461,10 @@ bench_gan_command = make_bench_gan_command()
 @click.option(
     "--data",
     "source",
-    default="fashion-mnist",
-    show_default=True,
+    default=None,
     help="The real data of the model: its train split is learnt (for a folder, every photo "
-    "but its test split), its classes must include the model's.",
+    "but its test split), its classes must include the model's (default: the source the "
+    "model was trained on).",
 )
 @click.option(
     "--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR"
@@ -474,6 +475,7 @@ def classifier_command(model_dir: Path, source, cache_dir, threads):
     catalogue fill scores candidates with it."""
     if threads:
         torch.set_num_threads(threads)
+    source = data_for(source, model_dir)
     try:
         _, meta = load_generator(model_dir)
     except CheckpointError as exc:

@@ -7,7 +7,32 @@ from pathlib import Path
 import click
 
 from gan.builtin_models import builtin_model_names, builtin_model_path
-from gan.checkpoint import default_model_path
+from gan.checkpoint import CheckpointError, default_model_path, generator_meta
+from gan.data import trained_on
+
+DATA_HELP = (
+    "Real data: fashion-mnist, a Fashion-MNIST folder, a folder per category, or a catalogue CSV "
+    "(default: the source the model was trained on, from its JSON's dataset.source)."
+)
+
+
+def data_for(source: str | None, model_path: Path) -> str:
+    """`source`, or where it is None the source the checkpoint at `model_path` was trained on."""
+    if source is not None:
+        return source
+    try:
+        meta = generator_meta(model_path)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
+    recorded = trained_on(meta)
+    if recorded is None:
+        raise click.UsageError(f"{model_path}: the checkpoint records no training data; pass --data")
+    if recorded != "fashion-mnist" and not Path(recorded).exists():
+        raise click.UsageError(
+            f"{model_path} was trained on {recorded}, which is not here (paths are relative to "
+            "where training ran); pass --data"
+        )
+    return recorded
 
 
 def resolve_model(model: str, resolver=None) -> Path:

@@ -11,6 +11,7 @@ import csv
 import gzip
 import hashlib
 import logging
+import re
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -127,6 +128,22 @@ def is_fashion_mnist_dir(path: Path) -> bool:
 def is_fashion_mnist(source: str) -> bool:
     """`fashion-mnist` (the installed data set) or a Fashion-MNIST folder."""
     return source == "fashion-mnist" or is_fashion_mnist_dir(Path(source))
+
+
+def trained_on(meta: dict) -> str | None:
+    """The `--data` value of the source a checkpoint was trained on (its `dataset.source`, as
+    ImageDataset and gan.splits write it: `fashion-mnist:train`, `folder:PATH[:train][#fit]`,
+    `csv:PATH[#fit]`), or None where the checkpoint does not record one."""
+    source = str((meta.get("dataset") or {}).get("source") or "").split("#", 1)[0]
+    if source.startswith("fashion-mnist"):
+        return "fashion-mnist"
+    kind, _, rest = source.partition(":")
+    if kind not in ("folder", "csv") or not rest:
+        return None
+    head, _, tail = rest.rpartition(":")  # a split-name suffix (train, train+val) ...
+    if head and re.fullmatch(r"[a-z+]+", tail) and not Path(rest).exists():
+        return head  # ... unless the path itself ends that way
+    return rest
 
 
 def load_fashion_mnist(

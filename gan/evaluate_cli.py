@@ -8,7 +8,7 @@ import click
 import torch
 
 from gan.checkpoint import CheckpointError, load_generator, update_meta
-from gan.cli_common import resolve_model
+from gan.cli_common import DATA_HELP, data_for, resolve_model
 from gan.data import DataError
 from gan.evaluate import DEFAULT_EXTRACTORS, evaluate, headline
 from gan.extractors import DEFAULT_SPECS
@@ -26,7 +26,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
 
     @click.command("evaluate")
     @click.option("--model", "model", default="default", show_default=True)
-    @click.option("--data", "source", default="fashion-mnist", show_default=True)
+    @click.option("--data", "source", default=None, help=DATA_HELP)
     @click.option(
         "--split",
         type=click.Choice(SPLITS),
@@ -75,6 +75,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
         if threads:
             torch.set_num_threads(threads)
         path = resolve_model(model, resolver)
+        source = data_for(source, path)
         try:
             generator, meta = load_generator(path)
         except CheckpointError as exc:

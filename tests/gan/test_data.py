@@ -3,7 +3,14 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.data import DataError, fit_square, load_catalogue_csv, load_image_folder, load_source
+from gan.data import (
+    DataError,
+    fit_square,
+    load_catalogue_csv,
+    load_image_folder,
+    load_source,
+    trained_on,
+)
 
 
 def test_image_folder_skips_the_corrupt_file_by_path(tiny_folder):
@@ -91,3 +98,20 @@ def test_fashion_mnist_folder_with_plain_or_gzipped_idx(tmp_path, compressed):
     data = load_source(str(tmp_path), image_size=64, channels=3)
     assert data.images.shape == (3, 3, 64, 64) and data.labels.tolist() == [9, 0, 7]
     assert data.class_names[9] == "ankle-boot"
+
+
+@pytest.mark.parametrize(
+    "recorded, expected",
+    [
+        ("fashion-mnist:train", "fashion-mnist"),
+        ("fashion-mnist:train#fit", "fashion-mnist"),
+        ("folder:../shared/data/products-rgb:train#fit", "../shared/data/products-rgb"),
+        ("folder:/data/shop", "/data/shop"),
+        ("csv:/data/shop.csv#fit", "/data/shop.csv"),
+        ("", None),
+        ("somewhere", None),
+    ],
+)
+def test_the_source_a_checkpoint_was_trained_on_is_read_back_as_a_data_value(recorded, expected):
+    assert trained_on({"dataset": {"source": recorded}}) == expected
+    assert trained_on({"dataset": None}) is None

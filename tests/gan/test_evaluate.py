@@ -8,7 +8,7 @@ from PIL import Image
 from torch import nn
 
 from gan.bench import bench_gan, side_by_side
-from gan.checkpoint import init_generator_checkpoint, load_generator
+from gan.checkpoint import init_generator_checkpoint, load_generator, update_meta
 from gan.config import ModelConfig
 from gan.data import load_source
 from gan.evaluate import (
@@ -246,6 +246,24 @@ def test_evaluate_command_scores_val_by_default_and_test_when_asked(tiny_folder,
     assert json.loads(out.output)["split"] == "test"
     bad = CliRunner().invoke(cmd, [*base, "--split", "train"])
     assert bad.exit_code != 0 and "'train' is not one of" in bad.output
+
+
+def test_without_data_the_command_scores_on_the_source_the_model_was_trained_on(
+    tiny_folder, tmp_path
+):
+    model = init_generator_checkpoint(tmp_path / "m", ["mug", "shoe"], image_size=32, channels=3)
+    cmd = make_evaluate_command()
+    base = ["--model", str(model), "--per-class", "4", "--extractor", "random", "--no-write"]
+    base += ["--cache-dir", str(tmp_path / "cache"), "--json"]
+    out = CliRunner().invoke(cmd, base)  # an untrained checkpoint records no data
+    assert out.exit_code == 2 and "records no training data; pass --data" in out.output
+    update_meta(model, dataset={"source": f"folder:{tmp_path}/gone:train#fit"})
+    out = CliRunner().invoke(cmd, base)
+    assert out.exit_code == 2 and f"trained on {tmp_path}/gone, which is not here" in out.output
+    update_meta(model, dataset={"source": f"folder:{tiny_folder}:train#fit"})
+    out = CliRunner().invoke(cmd, base)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["data"] == str(tiny_folder)
 
 
 def test_bench_grid_places_baseline_samples_by_classifier_label():
