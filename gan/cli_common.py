@@ -26,7 +26,9 @@ def data_for(source: str | None, model_path: Path) -> str:
         raise click.ClickException(str(exc)) from exc
     recorded = trained_on(meta)
     if recorded is None:
-        raise click.UsageError(f"{model_path}: the checkpoint records no training data; pass --data")
+        raise click.UsageError(
+            f"{model_path}: the checkpoint records no training data; pass --data"
+        )
     if recorded != "fashion-mnist" and not Path(recorded).exists():
         raise click.UsageError(
             f"{model_path} was trained on {recorded}, which is not here (paths are relative to "

@@ -73,7 +73,7 @@ ARCHS: dict[str, ArchSpec] = {
             # with the auxiliary classifier.
             "cond_start": 0,
             "cond_ramp": 1000,
-            "class_loss": 0.5,
+            "class_loss": 1.0,  # the shipped default model's (0.5 in the first AC run)
             "model.g_width": 24,
             "model.d_width": 16,
         },
