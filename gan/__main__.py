@@ -1,6 +1,7 @@
-"""`python -m gan train|generate|evaluate|bench-gan|classifier|train-upscaler|upscale|upscale-eval`.
+"""`python -m gan`: the ML commands (train, generate, evaluate, tone, upscale ...) alone.
 
-The ML commands alone.
+Commands: train, generate, evaluate, bench-gan, classifier, tone, train-upscaler, upscale,
+upscale-eval.
 
 The same commands as `assetgen train` etc., without the service stack (no SQLAlchemy, Celery or
 boto3 imported), for a training machine that has only torch, click, Pillow and tqdm. Model names
@@ -18,6 +19,7 @@ from gan.cli import (
     train_command,
 )
 from gan.evaluate_cli import evaluate_command
+from gan.tone_cli import tone_command
 from gan.upscale_cli import train_upscaler_command, upscale_command, upscale_eval_command
 
 
@@ -29,6 +31,7 @@ def build() -> click.Group:
         ("evaluate", evaluate_command),
         ("bench-gan", bench_gan_command),
         ("classifier", classifier_command),
+        ("tone", tone_command),
         ("train-upscaler", train_upscaler_command),
         ("upscale", upscale_command),
         ("upscale-eval", upscale_eval_command),

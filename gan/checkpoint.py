@@ -19,6 +19,7 @@ from safetensors.torch import save as st_save_bytes
 from gan.builtin_models import REPO_ROOT
 from gan.config import ModelConfig
 from gan.models import build_generator
+from gan.tone import TONE_KEY, Toned, untoned
 
 FORMAT = "assetgen-generator/1"
 WEIGHTS_NAME = "generator.safetensors"
@@ -66,7 +67,11 @@ def save_generator(out_dir, generator: torch.nn.Module, meta: dict) -> Path:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = state_dict_bytes(generator)
+    network = untoned(generator)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in network.state_dict().items()}
+    if network is not generator:  # the tone curve travels in the weights: the sha256 covers it
+        tensors[TONE_KEY] = getattr(generator, TONE_KEY).detach().to("cpu").contiguous()
+    data = st_save_bytes(tensors)
     cfg: ModelConfig = generator.cfg
     record = {
         "class_names": [str(i) for i in range(cfg.num_classes)],
@@ -180,7 +185,8 @@ def read_verified_weights(weights_path: Path, expected_sha256: str) -> dict[str,
 
 
 def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
-    """Load a verified generator (eval mode, no grad) and its metadata dict."""
+    """Load a verified generator (eval mode, no grad) and its metadata dict; one whose weights
+    hold a tone curve comes wrapped in `gan.tone.Toned`."""
     meta_path, weights_path = _resolve(Path(path))
     meta = _read_meta(meta_path)
     tensors = read_verified_weights(weights_path, meta["sha256"])
@@ -192,6 +198,7 @@ def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
         raise CheckpointError(
             f"{meta_path}: {len(meta['class_names'])} class_names but num_classes={cfg.num_classes}"
         )
+    table = tensors.pop(TONE_KEY, None)
     generator = build_generator(cfg)
     try:
         generator.load_state_dict(tensors, strict=True)
@@ -199,6 +206,11 @@ def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
         raise CheckpointError(
             f"{weights_path}: weights do not fit the model config ({exc})"
         ) from exc
+    if table is not None:
+        try:
+            generator = Toned(generator, table)
+        except ValueError as exc:
+            raise CheckpointError(f"{weights_path}: {exc}") from exc
     generator.to(device).eval().requires_grad_(False)
     return generator, meta
 

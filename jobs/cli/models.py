@@ -1,4 +1,4 @@
-"""`assetgen models publish|list|show`: generators published to the bucket under
+"""`assetgen models publish|list|show|classifier|tone`: generators published to the bucket under
 models/<name>/<version>/."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import click
 
 from gan.checkpoint import CheckpointError
 from gan.cli import classifier_command
+from gan.tone_cli import tone_command
 from jobs.cli.context import AppContext
 from jobs.model_registry import (
     builtin_names,
@@ -135,3 +136,4 @@ def models_show(app, ref: str):
 
 
 models.add_command(classifier_command, "classifier")
+models.add_command(tone_command, "tone")
