@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from PIL import Image
+
 from gan.checkpoint import load_generator
 from gan.cli_common import resolve_model
 from gan.plots import class_grid
@@ -27,7 +29,8 @@ def main() -> None:
     args = ap.parse_args()
     generator, meta = load_generator(resolve_model(args.model))
     grid = class_grid(generator, meta["class_names"], per_class=PER_CLASS, scale=SCALE)
-    grid.save(args.out, optimize=True)
+    # A 256-colour palette (Floyd-Steinberg dithered) keeps the README's picture about 0.4 MB.
+    grid.quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(args.out, optimize=True)
     print(f"wrote {args.out} ({grid.width}x{grid.height}, {len(meta['class_names'])} classes)")
 
 
