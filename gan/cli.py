@@ -13,7 +13,7 @@ from tqdm import tqdm
 from gan.bench import bench_gan
 from gan.checkpoint import CheckpointError, load_generator
 from gan.classifier import export_classifier
-from gan.cli_common import DATA_HELP, data_for, resolve_model
+from gan.cli_common import MODEL_DIR, data_for, data_option, resolve_model
 from gan.config import ModelConfig, TrainConfig
 from gan.data import DataError
 from gan.device import resolve_device
@@ -335,7 +335,7 @@ def make_generate_command(resolver=None) -> click.Command:
 def make_bench_gan_command(resolver=None) -> click.Command:
     @click.command("gan")
     @click.option("--model", "model", default="default", show_default=True)
-    @click.option("--data", "source", default=None, help=DATA_HELP)
+    @data_option()
     @click.option(
         "--epochs",
         type=float,
@@ -457,14 +457,11 @@ bench_gan_command = make_bench_gan_command()
 
 
 @click.command("classifier")
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--data",
-    "source",
-    default=None,
-    help="The real data of the model: its train split is learnt (for a folder, every photo "
-    "but its test split), its classes must include the model's (default: the source the "
-    "model was trained on).",
+@MODEL_DIR
+@data_option(
+    "The real data of the model: its train split is learnt (for a folder, every photo but its "
+    "test split), its classes must include the model's (default: the source the model was "
+    "trained on)."
 )
 @click.option(
     "--cache-dir", type=click.Path(file_okay=False), default=None, envvar="ASSETGEN_CACHE_DIR"

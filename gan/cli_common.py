@@ -15,6 +15,15 @@ DATA_HELP = (
     "(default: the source the model was trained on, from its JSON's dataset.source)."
 )
 
+MODEL_DIR = click.argument(
+    "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+
+
+def data_option(help_text: str = DATA_HELP):
+    """`--data` (parameter `source`), None by default: resolve it with `data_for`."""
+    return click.option("--data", "source", default=None, help=help_text)
+
 
 def data_for(source: str | None, model_path: Path) -> str:
     """`source`, or where it is None the source the checkpoint at `model_path` was trained on."""

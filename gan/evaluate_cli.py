@@ -8,7 +8,7 @@ import click
 import torch
 
 from gan.checkpoint import CheckpointError, load_generator, update_meta
-from gan.cli_common import DATA_HELP, data_for, resolve_model
+from gan.cli_common import data_for, data_option, resolve_model
 from gan.data import DataError
 from gan.evaluate import DEFAULT_EXTRACTORS, evaluate, headline
 from gan.extractors import DEFAULT_SPECS
@@ -26,7 +26,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
 
     @click.command("evaluate")
     @click.option("--model", "model", default="default", show_default=True)
-    @click.option("--data", "source", default=None, help=DATA_HELP)
+    @data_option()
     @click.option(
         "--split",
         type=click.Choice(SPLITS),

@@ -9,7 +9,7 @@ import torch
 from tqdm import tqdm
 
 from gan.checkpoint import CheckpointError, load_generator, save_generator
-from gan.cli_common import data_for
+from gan.cli_common import MODEL_DIR, data_for, data_option
 from gan.data import DataError
 from gan.sampling import sample
 from gan.splits import load_splits
@@ -59,13 +59,10 @@ def fit_for(generator, class_names: list[str], fit, progress=None) -> tuple[torc
 
 
 @click.command("tone")
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--data",
-    "source",
-    default=None,
-    help="The photos the model was trained on; the curve is fitted on their fit split only "
-    "(default: the source the model was trained on).",
+@MODEL_DIR
+@data_option(
+    "The photos the model was trained on; the curve is fitted on their fit split only "
+    "(default: the source the model was trained on)."
 )
 @click.option(
     "--out",
