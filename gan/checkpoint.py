@@ -54,9 +54,10 @@ def atomic_write_json(path: Path, obj: dict) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
-def state_dict_bytes(module: torch.nn.Module) -> bytes:
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-    return st_save_bytes(tensors)
+def state_dict_bytes(module: torch.nn.Module, extra: dict | None = None) -> bytes:
+    """safetensors bytes of `module`'s state dict, plus any `extra` named tensors."""
+    tensors = {**module.state_dict(), **(extra or {})}
+    return st_save_bytes({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()})
 
 
 def save_generator(out_dir, generator: torch.nn.Module, meta: dict) -> Path:
@@ -68,10 +69,9 @@ def save_generator(out_dir, generator: torch.nn.Module, meta: dict) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     network = untoned(generator)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in network.state_dict().items()}
-    if network is not generator:  # the tone curve travels in the weights: the sha256 covers it
-        tensors[TONE_KEY] = getattr(generator, TONE_KEY).detach().to("cpu").contiguous()
-    data = st_save_bytes(tensors)
+    # A tone curve travels in the weights, so the sha256 covers it.
+    extra = {TONE_KEY: getattr(generator, TONE_KEY)} if network is not generator else None
+    data = state_dict_bytes(network, extra)
     cfg: ModelConfig = generator.cfg
     record = {
         "class_names": [str(i) for i in range(cfg.num_classes)],

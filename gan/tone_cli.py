@@ -30,11 +30,11 @@ def fit_for(generator, class_names: list[str], fit, progress=None) -> tuple[torc
     """(table, record): the curve of `generator` (any tone curve it has is replaced) against the
     `fit` images of its classes, one generated image per fit image, class for class."""
     network = untoned(generator)
-    keep = [class_names.index(fit.class_names[k]) if fit.class_names[k] in class_names else -1
-            for k in range(len(fit.class_names))]  # fmt: skip
-    labels = [keep[k] for k in fit.labels.tolist()]
-    real = fit.images[torch.tensor([k >= 0 for k in labels], dtype=torch.bool)]
-    labels = [k for k in labels if k >= 0]
+    model_class = torch.tensor([class_names.index(n) if n in class_names else -1
+                                for n in fit.class_names])  # fmt: skip
+    mapped = model_class[fit.labels]
+    real = fit.images[mapped >= 0]
+    labels = mapped[mapped >= 0].tolist()
     if not labels:
         raise ValueError(f"{fit.source}: no images of the model's classes {class_names}")
     chunks = []
