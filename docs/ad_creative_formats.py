@@ -1,6 +1,7 @@
 """Render one ad-creative variant in every named format with the shipped default model into
-docs/ad-creative-formats.png (the README's picture), and print the render + encode time per
-creative.
+docs/ad-creative-formats.png (the README's picture), as a job draws it (the best of 4 candidates
+by the model's classifier, one pass of the shipped x4 upscaler), and print the render + encode
+time per creative.
 
     .venv/bin/python docs/ad_creative_formats.py
 """
@@ -14,10 +15,14 @@ from PIL import Image, ImageDraw
 
 from gan.checkpoint import load_generator
 from gan.sampling import sample
+from gan.upscale_checkpoint import load_upscaler
+from gan.upscaler import upscale
 from jobs.encode import encode
 from jobs.layout.compose import Brand, layout, render
 from jobs.layout.formats import FORMATS
 from jobs.layout.text import font
+from jobs.quality import Scorer, choose_best
+from jobs.seeds import image_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY = {
@@ -29,7 +34,7 @@ COPY = {
 BRAND = Brand.from_hex(
     background="#F4EFE6", text="#1D2A3A", accent="#B5391F", accent_text="#FFFFFF"
 )
-CATEGORY, SEED = "shoe", 7
+CATEGORY, SEED, CANDIDATES = "shoe", 7, 4
 # Sheet rows: (format, scale); the large formats at a third, the small ones at full size.
 ROWS = [
     [("story", 1 / 3), ("portrait", 1 / 3), ("square", 1 / 3), ("skyscraper", 1)],
@@ -48,8 +53,14 @@ def example_logo() -> Image.Image:
 
 
 def creatives() -> dict[str, Image.Image]:
-    generator, meta = load_generator(ROOT / "default_model")
-    pixels = sample(generator, [meta["class_names"].index(CATEGORY)], [SEED]).numpy()[0]
+    model = ROOT / "default_model"
+    generator, meta = load_generator(model)
+    seeds = [image_seed(SEED, c, 0) for c in range(CANDIDATES)]  # variant 0's candidates
+    candidates = sample(generator, [meta["class_names"].index(CATEGORY)] * CANDIDATES, seeds)
+    choice = choose_best(Scorer(), str(model), candidates.numpy(), CATEGORY)
+    print(f"candidate {choice.best} of {CANDIDATES} ({choice.method}: {choice.scores})")
+    net, _ = load_upscaler(model)
+    pixels = upscale(net, candidates.numpy()[choice.best : choice.best + 1])[0]
     logo, out = example_logo(), {}
     for name, fmt in FORMATS.items():
         start = time.perf_counter()

@@ -25,10 +25,26 @@ from gan.models import ARCHS
 from gan.plots import class_grid, grid_image
 
 
+def trained_for(training: dict) -> str:
+    """'94 min, 34.6 epochs': a checkpoint's recorded training, for a caption."""
+    parts = []
+    if training.get("train_seconds"):
+        parts.append(f"{float(training['train_seconds']) / 60:.0f} min")
+    if training.get("epochs") is not None:
+        parts.append(f"{float(training['epochs']):.1f} epochs")
+    return ", ".join(parts) or "training not recorded"
+
+
 def side_by_side(
-    ours: Image.Image, classic_imgs: np.ndarray, preds: torch.Tensor, names, per_row: int
+    ours: Image.Image,
+    classic_imgs: np.ndarray,
+    preds: torch.Tensor,
+    names,
+    per_row: int,
+    captions: tuple[str, str] = ("", ""),
 ) -> Image.Image:
-    """Left: our grid (row = requested class). Right: baseline samples, row = classifier's label."""
+    """Left: our grid (row = requested class). Right: baseline samples, row = classifier's label.
+    captions: how long each was trained (see trained_for)."""
     rows = []
     blank = np.zeros_like(classic_imgs[0])
     for k in range(len(names)):
@@ -41,11 +57,10 @@ def side_by_side(
     canvas.paste(ours, (0, 24))
     canvas.paste(right, (ours.width + 20, 24))
     draw = ImageDraw.Draw(canvas)
-    draw.text((90, 6), "ours: conditional (row = requested class)", fill="black")
+    mine, theirs = (f", {c}" if c else "" for c in captions)
+    draw.text((8, 6), f"ours{mine} (row = requested class)", fill="black")
     draw.text(
-        (ours.width + 24, 6),
-        "classic DCGAN, same training time (row = classifier's label)",
-        fill="black",
+        (ours.width + 24, 6), f"classic DCGAN{theirs} (row = classifier's label)", fill="black"
     )
     return canvas
 
@@ -166,6 +181,7 @@ def bench_gan(
         preds,
         meta["class_names"],
         10,
+        (trained_for(meta.get("training", {})), trained_for(classic_meta.get("training", {}))),
     )
     grid.save(out / "bench_gan.png")
     g, c = ours["generated"], ours["baseline"]["extractors"][primary]

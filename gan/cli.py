@@ -395,7 +395,8 @@ def make_bench_gan_command(resolver=None) -> click.Command:
         as_json,
     ):
         """Our model vs. the classic DCGAN recipe, trained by the same trainer on the same data
-        for the same training time (or --epochs), scored in every feature space (JSON + PNG)."""
+        for the same training time (or --epochs; or a --baseline checkpoint trained before), scored
+        in every feature space (JSON + PNG; the grid's captions give each one's training time)."""
         if threads:
             torch.set_num_threads(threads)
         path = resolve_model(model, resolver)

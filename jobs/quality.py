@@ -1,4 +1,5 @@
-"""The quality score of catalogue-fill candidates (the best of K is kept; the score is stored).
+"""The quality score of generator candidates (catalogue fill, ad creatives: the best of K is kept;
+its score is stored).
 
 - ``classifier:<sha12>``: the softmax probability of the wanted class under the evaluation
   classifier shipped beside the generator (``classifier.safetensors`` + ``classifier.json``,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,13 @@ import numpy as np
 
 def contrast(pixels: np.ndarray) -> float:
     return float(min(1.0, pixels.astype(np.float64).std() / 127.5))
+
+
+@dataclass(frozen=True)
+class Choice:
+    best: int  # which candidate was kept
+    scores: list[float]  # every candidate's quality score
+    method: str  # how they were scored
 
 
 class Scorer:
@@ -66,3 +75,26 @@ class Scorer:
                 scores = confidence(model, images, meta["class_names"].index(wanted))
                 return scores, f"classifier:{meta['sha256'][:12]}"
         return [contrast(p) for p in pixels], "contrast"
+
+
+def choose_best(scorer: Scorer, model_uri: str, pixels: np.ndarray, category: str) -> Choice:
+    """Score K candidates (uint8 (K, H, W, C)) of class `category` and keep the best (ties: the
+    first)."""
+    scores, method = scorer.score(model_uri, pixels, category)
+    return Choice(max(range(len(scores)), key=lambda i: (scores[i], -i)), scores, method)
+
+
+def choice_attrs(choice: Choice) -> dict:
+    """What a chosen asset records of its choice (manifest attrs)."""
+    best = choice.scores[choice.best]
+    return {
+        "score": round(best, 6),
+        "score_method": choice.method,
+        "candidate": choice.best,
+        "candidate_scores": [round(s, 6) for s in choice.scores],
+    }
+
+
+def choice_metadata(choice: Choice) -> dict[str, str]:
+    """What a chosen object's S3 metadata records of its choice."""
+    return {"score": f"{choice.scores[choice.best]:.6f}", "score-method": choice.method}

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import (
     BaseModel,
     Discriminator,
+    Field,
     HttpUrl,
     Tag,
     TypeAdapter,
@@ -37,6 +38,10 @@ FORMATS: tuple[str, ...] = get_args(Format)
 # than 2x).
 Upscale = Literal["auto", "off", "x4"]
 UPSCALE_MODES: tuple[str, ...] = get_args(Upscale)
+# Generator candidates per product (catalogue SKU, ad variant): each is scored (jobs.quality) and
+# the best is kept; the others cost only their sampling.
+CANDIDATES_MIN, CANDIDATES_MAX = 1, 16
+Candidates = Annotated[int, Field(ge=CANDIDATES_MIN, le=CANDIDATES_MAX)]
 # Webhook target for the job's terminal event (http/https only; private addresses are refused
 # at delivery).
 CallbackUrl = Annotated[HttpUrl, UrlConstraints(max_length=MAX_CALLBACK_URL)]

@@ -3,9 +3,10 @@ colour? Measured on real photos and on a generator's samples with the matte the 
 (jobs.layout.product: the border median is the background, opacity grows with the difference).
 
 Per image: `border_plain` (share of border pixels within ALPHA_LOW of the border median: is the
-background one colour?), `foreground` (share of pixels more than half opaque) and `separable`
-(border_plain >= 0.9 and 5% <= foreground <= 90%). Writes OUT.json and OUT.png (rows: image,
-matte, on white, on a brand colour).
+background one colour?), `foreground` (share of pixels more than half opaque, after the layout
+drops the matte's specks: jobs.layout.product.product_mask), `specks` (share of the opaque pixels
+dropped as specks) and `separable` (border_plain >= 0.9 and 5% <= foreground <= 90%). Writes
+OUT.json and OUT.png (rows: image, matte, on white, on a brand colour).
 
     python scripts/background_separation.py --data ../shared/data/products-rgb --split test \\
         [--model RUN_OR_CHECKPOINT] --out docs/background-separation
@@ -25,7 +26,7 @@ from gan.checkpoint import load_generator
 from gan.imaging import border_median
 from gan.sampling import sample
 from gan.splits import load_splits
-from jobs.layout.product import ALPHA_LOW, _alpha, _difference
+from jobs.layout.product import ALPHA_LOW, _alpha, _difference, product_mask
 
 BRAND = (24, 70, 140)
 
@@ -34,12 +35,14 @@ def measure(px: np.ndarray) -> dict:
     bg = border_median(px)
     diff = _difference(px, bg)
     border = np.concatenate([diff[0], diff[-1], diff[:, 0], diff[:, -1]])
-    alpha = _alpha(diff)
+    whole = _alpha(diff)
+    alpha = whole * product_mask(px, bg)
     plain = float((border < ALPHA_LOW).mean())
     fg = float((alpha > 0.5).mean())
     return {
         "border_plain": plain,
         "foreground": fg,
+        "specks": 1.0 - float((alpha > 0.5).sum()) / max(float((whole > 0.5).sum()), 1.0),
         "separable": plain >= 0.9 and 0.05 <= fg <= 0.9,
         "alpha": alpha,
     }
@@ -56,6 +59,8 @@ def summary(rows: list[dict]) -> dict:
         "separable_share": round(float(np.mean([r["separable"] for r in rows])), 3),
         "border_plain_median": round(float(np.median([r["border_plain"] for r in rows])), 3),
         "foreground_median": round(float(np.median([r["foreground"] for r in rows])), 3),
+        "specks_mean": round(float(np.mean([r["specks"] for r in rows])), 3),
+        "with_specks_share": round(float(np.mean([r["specks"] > 0 for r in rows])), 3),
     }
 
 

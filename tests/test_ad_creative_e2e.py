@@ -56,6 +56,8 @@ def test_ad_creative_job_through_a_real_worker(prod_env, app_for, start_worker):
             "model": FMNIST,
             "version": manifest["model"]["version"],
             "seed": str(entry["seed"]),
+            "score": f"{entry['score']:.6f}",
+            "score-method": entry["score_method"],
             "synthetic": "true",
             "content-type": "image/jpeg",
         }

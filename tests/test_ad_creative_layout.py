@@ -20,6 +20,7 @@ from jobs.layout import LayoutError
 from jobs.layout.colour import contrast_ratio, parse_hex
 from jobs.layout.compose import Brand, check_contrast, layout, render, slot_box
 from jobs.layout.formats import FORMATS, resolve_format
+from jobs.layout.product import components, main_parts
 from jobs.layout.templates import TEMPLATES
 from jobs.layout.text import fit_at, font, missing_glyphs
 
@@ -216,6 +217,68 @@ def test_colour_sample_keeps_its_colours():
     slot = np.asarray(render(lay, sample, BRAND))[box.y : box.bottom, box.x : box.right].astype(int)
     assert (slot[0, 0] == BRAND.background).all() and (slot[-1, -1] == BRAND.background).all()
     assert np.abs(slot[box.h // 2, box.w // 2] - (200, 30, 30)).max() <= 2
+
+
+def bfs_pieces(mask: np.ndarray) -> set[frozenset]:
+    """Reference: the 8-connected pieces of mask by breadth-first search."""
+    seen, pieces = set(), set()
+    for start in zip(*np.nonzero(mask)):
+        if start in seen:
+            continue
+        todo, piece = [start], set()
+        seen.add(start)
+        while todo:
+            y, x = todo.pop()
+            piece.add((y, x))
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    q = (y + dy, x + dx)
+                    if 0 <= q[0] < mask.shape[0] and 0 <= q[1] < mask.shape[1] and mask[q]:
+                        if q not in seen:
+                            seen.add(q)
+                            todo.append(q)
+        pieces.add(frozenset(piece))
+    return pieces
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matte_pieces_match_a_breadth_first_search(seed):
+    mask = np.random.default_rng(seed).random((40, 33)) < 0.45  # many pieces, long snakes
+    labels = components(mask)
+    ours = {frozenset(zip(*np.nonzero(labels == v))) for v in np.unique(labels[labels >= 0])}
+    assert ours == bfs_pieces(mask) and (labels[~mask] == -1).all()
+
+
+def test_a_spiral_is_one_piece():
+    mask = np.zeros((31, 31), bool)
+    y0, x0, y1, x1 = 0, 0, 30, 30
+    while y0 <= y1 and x0 <= x1:  # a one-pixel wall winding inwards, two pixels apart
+        mask[y0, x0 : x1 + 1] = mask[y0 : y1 + 1, x1] = mask[y1, x0 : x1 + 1] = True
+        mask[y0 + 2 : y1 + 1, x0] = mask[y0 + 2, x0 + 1] = True  # ... joined to the next turn
+        y0, x0, y1, x1 = y0 + 2, x0 + 2, y1 - 2, x1 - 2
+    assert len(np.unique(components(mask)[mask])) == 1
+
+
+def test_main_parts_keep_a_pair_and_drop_specks():
+    mask = np.zeros((20, 20), bool)
+    mask[2:10, 2:8] = mask[2:9, 11:17] = True  # two shoes: 48 and 42 pixels
+    mask[15, 3] = mask[17:19, 15:17] = True  # specks: 1 and 4 pixels
+    kept = main_parts(mask)
+    assert kept[2:10, 2:8].all() and kept[2:9, 11:17].all() and kept.sum() == 90
+
+
+def test_specks_on_the_background_are_not_drawn_and_the_product_fills_its_slot():
+    sample = np.full((64, 64, 3), 240, np.uint8)  # a light floor
+    sample[20:44, 16:40] = (30, 30, 120)  # the product
+    sample[58:60, 58:60] = (20, 20, 20)  # a speck of dirt in the corner
+    lay = layout(FORMATS["square"], {"headline": "Hi", "cta": "Go"})
+    box = lay.images["product"]
+    slot = np.asarray(render(lay, sample, BRAND))[box.y : box.bottom, box.x : box.right].astype(int)
+    drawn = np.abs(slot - np.asarray(BRAND.background)).sum(-1) > 30
+    rows, cols = np.nonzero(drawn.any(1))[0], np.nonzero(drawn.any(0))[0]
+    assert rows.max() - rows.min() + 1 >= 0.9 * box.h  # the crop follows the product alone
+    assert cols.max() - cols.min() + 1 <= 1.1 * (rows.max() - rows.min() + 1)  # square, no speck
+    assert np.abs(slot[box.h // 2, box.w // 2] - (30, 30, 120)).max() <= 2
 
 
 def test_blank_sample_draws_no_product():

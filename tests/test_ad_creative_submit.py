@@ -20,7 +20,8 @@ from jobs.layout.compose import layout
 from jobs.layout.formats import FORMATS
 from jobs.pipeline.model_cache import ModelCache
 from jobs.pipeline.runner import Pipeline
-from jobs.specs import SpecError
+from jobs.seeds import image_seed
+from jobs.specs import CANDIDATES_MAX, SpecError
 from tests.support import FMNIST, cli_invoker
 
 SHIPPED_MODEL = FMNIST  # the built-in Fashion-MNIST model, trained: real products, not noise
@@ -101,6 +102,12 @@ def test_copy_that_cannot_fit_is_rejected_naming_field_and_format(env, copy, fmt
     "over, field, says",
     [
         ({"variants": MAX_VARIANTS + 1}, "variants", f"less than or equal to {MAX_VARIANTS}"),
+        ({"candidates": 0}, "candidates", "greater than or equal to 1"),
+        (
+            {"candidates": CANDIDATES_MAX + 1},
+            "candidates",
+            f"less than or equal to {CANDIDATES_MAX}",
+        ),
         (
             {"formats": [f"{w}x100" for w in range(200, 200 + MAX_AD_FORMATS + 1)]},
             "formats",
@@ -131,14 +138,14 @@ def test_spec_limits_name_the_field(env, over, field, says):
     assert err.field == field and says in err.message, err
 
 
-def test_plan_one_sample_per_variant_and_variants_times_formats_objects(env):
+def test_plan_k_samples_per_variant_and_variants_times_formats_objects(env):
     settings, sf, _, _ = env
     job = service.submit(sf, settings, spec(variants=10, formats=["square", "story", "640x480"]))
-    assert job.total_images == 30
+    assert job.total_images == 30 and job.spec["candidates"] == 4
     assert [(it.params["start"], it.params["count"], it.params["samples"]) for it in job.items] == [
-        (0, 4, 4),
-        (4, 4, 4),
-        (8, 2, 2),
+        (0, 4, 16),
+        (4, 4, 16),
+        (8, 2, 8),
     ]
     assert job.spec["copy"] == {**COPY} and job.spec["brand"]["background"] == "#FFFFFF"
 
@@ -161,6 +168,28 @@ def test_same_seed_same_creative_bytes(env):
     assert (
         seeds[(0, "square")][1] == seeds[(0, "leaderboard")][1] != seeds[(1, "square")][1]
     )  # one product per variant
+
+
+def test_each_variant_draws_its_best_scored_candidate(env):
+    settings, sf, _, pipeline = env
+    chosen = {}
+    for k in (4, 1):
+        job = service.submit(sf, settings, spec(variants=3, candidates=k, model=SHIPPED_MODEL))
+        assert set(run_job(pipeline, job)) <= {"succeeded", "not-claimable"}
+        chosen[k] = {
+            (a.attrs["variant"], a.attrs["format"]): a for a in service.job_assets(sf, job.id)
+        }
+    for (variant, fmt), a in chosen[4].items():
+        scores = a.attrs["candidate_scores"]
+        assert len(scores) == 4 and a.attrs["score_method"].startswith("classifier:")
+        assert a.attrs["candidate"] == scores.index(max(scores)) and a.attrs["score"] == max(scores)
+        assert a.seed == image_seed(11, a.attrs["candidate"], variant)  # the chosen one is drawn
+        one = chosen[1][(variant, fmt)]  # one candidate: the variant's seed of old jobs
+        assert one.seed == image_seed(11, 0, variant) and one.attrs["candidate_scores"] == [
+            scores[0]
+        ]
+    best = [a.attrs["score"] for (v, f), a in chosen[4].items() if f == "square"]
+    assert sum(best) > sum(a.attrs["score"] for (v, f), a in chosen[1].items() if f == "square")
 
 
 def test_logo_is_read_from_the_bucket(env):

@@ -20,7 +20,6 @@ from jobs.kinds.catalogue_fill.rows import (
     sku_problem,
 )
 from jobs.kinds.catalogue_fill.spec import (
-    CANDIDATES_MAX,
     CATALOGUE_SIZE_MAX,
     CATALOGUE_SIZE_MIN,
     MAX_CATALOGUE_ROWS,
@@ -30,7 +29,7 @@ from jobs.kinds.catalogue_fill.spec import (
 )
 from jobs.kinds.registry import parse_spec
 from jobs.seeds import sku_seeds
-from jobs.specs import MAX_SKU_CHARS, SpecError
+from jobs.specs import CANDIDATES_MAX, MAX_SKU_CHARS, SpecError
 
 CLASSES = ("t-shirt", "trouser", "sneaker", "bag")
 HOSTILE = [

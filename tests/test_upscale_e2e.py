@@ -24,10 +24,10 @@ from jobs import service
 from jobs.encode import encode
 from jobs.kinds.ad_creative.plan import brand_of, copy_of
 from jobs.kinds.ad_creative.render import cached_layout
-from jobs.kinds.catalogue_fill.render import choose_best, render_tile
+from jobs.kinds.catalogue_fill.render import render_tile
 from jobs.layout.compose import render
 from jobs.pipeline.runner import resolve_precision
-from jobs.quality import Scorer
+from jobs.quality import Scorer, choose_best
 from jobs.seeds import sku_seeds
 from tests.support import FMNIST_DIR, ad_cli_args, assert_job_consistent, bearer, run_cli
 

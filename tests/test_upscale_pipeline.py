@@ -25,7 +25,7 @@ from jobs.encode import encode
 from jobs.kinds.ad_creative.plan import brand_of, copy_of
 from jobs.kinds.ad_creative.render import cached_layout
 from jobs.kinds.base import Claim
-from jobs.kinds.catalogue_fill.render import CatalogueFill, choose_best, render_tile
+from jobs.kinds.catalogue_fill.render import CatalogueFill, render_tile
 from jobs.kinds.planning import upscale_passes
 from jobs.kinds.registry import create_kinds, parse_spec
 from jobs.layout.compose import render
@@ -33,7 +33,7 @@ from jobs.model_registry import resolve_model
 from jobs.pipeline.model_cache import ModelCache
 from jobs.pipeline.runner import Pipeline
 from jobs.pipeline.upscale import UpscaleStage, upscaler_cache
-from jobs.quality import Scorer
+from jobs.quality import Scorer, choose_best
 from jobs.seeds import image_seed, sku_seeds
 from jobs.specs import SpecError
 from tests.support import FMNIST, FMNIST_DIR
@@ -219,11 +219,15 @@ def test_ad_creatives_off_are_the_plain_layout_and_x4_the_upscaled_sample(env):
     settings, sf, store, pipeline = env
     net, _ = load_upscaler(SHIPPED)
     generator, _ = load_generator(FMNIST_DIR)  # the trained model: real products, not noise
-    pixels = sample(generator, [7], [image_seed(5, 0, 0)]).numpy()  # a sneaker, fp32 as here
+    seeds = [image_seed(5, c, 0) for c in range(4)]  # variant 0's 4 candidates
+    candidates = sample(generator, [7] * 4, seeds).numpy()  # sneakers, fp32 as here
     outputs = {}
-    for mode, drawn in (("off", pixels), ("x4", upscale(net, pixels, 2))):
+    for mode in ("off", "x4"):
         job = service.submit(sf, settings, ad(model=FMNIST, upscale=mode))
         assert run_job(pipeline, job) == ["succeeded"]
+        best = choose_best(Scorer(), job.model_uri, candidates, "sneaker").best
+        chosen = candidates[best : best + 1]  # only the chosen one is upscaled
+        drawn = chosen if mode == "off" else upscale(net, chosen, 2)
         got = objects(sf, store, job.id)
         copy = tuple(copy_of(job.spec["copy"]).items())
         for fmt in ("square", "leaderboard"):
@@ -238,7 +242,7 @@ def test_upscaled_bytes_do_not_depend_on_batching(embedded_env, app_for, tmp_pat
     """The same jobs run one item per pass and coalesced (several items per pass, several units
     per upscale batch): every object is byte-identical."""
     specs = [catalogue([f"B{i}-{j}" for j in range(3)], upscale="x4") for i in range(4)]
-    specs += [ad(seed=i, variants=2, upscale="x4") for i in range(3)]
+    specs += [ad(seed=i, variants=2, candidates=2, upscale="x4") for i in range(3)]  # 60 samples
     results = {}
     for coalesce in (0, 64):
         settings, sf, store = app_for(

@@ -14,10 +14,10 @@ from gan.sampling import sample
 from gan.upscaler import macs, upscale
 from jobs import service
 from jobs.encode import CONTENT_TYPES, EXTENSIONS, encode, to_pil
-from jobs.kinds.catalogue_fill.render import choose_best, encode_tile, tile_enlargement
+from jobs.kinds.catalogue_fill.render import encode_tile, tile_enlargement
 from jobs.kinds.catalogue_fill.spec import CatalogueFillSpec
 from jobs.kinds.planning import upscale_passes
-from jobs.quality import Scorer
+from jobs.quality import Scorer, choose_best
 from jobs.seeds import sku_seeds
 
 

@@ -9,9 +9,9 @@ A renderer (``Kind``) turns a claimed work item into units, one per deliverable 
 variant with all its formats, a catalogue SKU). A unit needs one generator sample per seed; the
 runner samples the units of many items in shared batches and hands each unit its pixels to render
 into objects. A unit whose ``upscale`` is set goes through the upscale stage first: the kind's
-``choose`` (where it has one: catalogue fill keeps the best of K) picks the samples to keep, the
-runner upscales those (x4, ``upscale`` passes, batched on the worker's device), and ``render``
-gets the upscaled pixels and does its usual final resize.
+``choose`` (where it has one: catalogue fill and ad creatives keep the best of K) picks the
+samples to keep, the runner upscales those (x4, ``upscale`` passes, batched on the worker's
+device), and ``render`` gets the upscaled pixels and does its usual final resize.
 """
 
 from __future__ import annotations

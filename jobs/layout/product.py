@@ -2,7 +2,11 @@
 
 The generator draws a product on a plain background (Fashion-MNIST: light products on black). The
 background colour is the median of the sample's border; a pixel's opacity grows with its difference
-from it, so the product sits on the layout's own background instead of a pasted square.
+from it, so the product sits on the layout's own background instead of a pasted square. Only the
+product's main parts are kept: the connected pieces of that matte at least KEEP_PART of the
+largest's area (a pair of shoes stays a pair); the specks a sample scatters over its background
+(a floor's grain, a bed's pattern) are dropped, and the crop, so the product's size in its slot,
+follows the parts kept.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ ALPHA_LOW, ALPHA_HIGH = (
 # (where the product differs most from its background) towards the layout background, at most this
 # far.
 TONE_SPAN = 0.6
+KEEP_PART = 0.2  # a matte piece is kept if its area is at least this share of the largest piece's
 RESAMPLE = Image.Resampling.LANCZOS
 
 
@@ -33,14 +38,54 @@ def _alpha(diff: np.ndarray) -> np.ndarray:
     return np.clip((diff - ALPHA_LOW) / (ALPHA_HIGH - ALPHA_LOW), 0.0, 1.0)
 
 
-def _crop(px: np.ndarray, bg: np.ndarray) -> np.ndarray | None:
-    """The sample cropped to its product (one pixel of margin); None when it shows no product."""
-    ys, xs = np.nonzero(_alpha(_difference(px, bg)))
+def components(mask: np.ndarray) -> np.ndarray:
+    """int (H, W): for each pixel of mask, a label shared by exactly its 8-connected piece (the
+    smallest flat index in it); -1 off the mask. Min-label propagation with pointer jumping, in
+    numpy: a few passes for compact shapes."""
+    h, w = mask.shape
+    none = h * w
+    labels = np.where(mask, np.arange(none).reshape(h, w), none)
+    while True:
+        padded = np.pad(labels, 1, constant_values=none)
+        low = labels
+        for dy in range(3):
+            for dx in range(3):
+                low = np.minimum(low, padded[dy : dy + h, dx : dx + w])
+        low = np.where(mask, low, none)
+        low = np.append(low.ravel(), none)[low]  # jump: take the label's own label
+        if np.array_equal(low, labels):
+            return np.where(mask, labels, -1)
+        labels = low
+
+
+def main_parts(mask: np.ndarray, keep: float = KEEP_PART) -> np.ndarray:
+    """bool (H, W): the pieces of mask (8-connected) with at least `keep` of the largest's area."""
+    labels = components(mask)
+    found, sizes = np.unique(labels[labels >= 0], return_counts=True)
+    if len(found) == 0:
+        return mask.copy()
+    return np.isin(labels, found[sizes >= keep * sizes.max()])
+
+
+def product_mask(px: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """bool (H, W): the sample's main parts (main_parts of its matte), grown by one pixel so the
+    soft edge stays."""
+    parts = np.pad(main_parts(_alpha(_difference(px, bg)) > 0), 1)
+    h, w = px.shape[:2]
+    return np.logical_or.reduce(
+        [parts[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]
+    )
+
+
+def _crop(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the sample cropped to its main parts, one pixel of margin; product_mask there) or None when
+    it shows no product."""
+    keep = product_mask(px, bg)
+    ys, xs = np.nonzero(keep)
     if len(xs) == 0:
         return None
-    y0, y1 = max(ys.min() - 1, 0), min(ys.max() + 2, px.shape[0])
-    x0, x1 = max(xs.min() - 1, 0), min(xs.max() + 2, px.shape[1])
-    return px[y0:y1, x0:x1]
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    return px[y0:y1, x0:x1], keep[y0:y1, x0:x1]
 
 
 def _fit_size(w: int, h: int, box: Box) -> tuple[int, int]:
@@ -69,13 +114,15 @@ def cutout(
     """pixels: uint8 (H, W, C) -> (RGB image, L alpha) scaled to fit box, or None if it shows no
     product."""
     bg = border_median(pixels)
-    crop = _crop(pixels, bg)
-    if crop is None:
+    cropped = _crop(pixels, bg)
+    if cropped is None:
         return None
+    crop, parts = cropped
     size = _fit_size(crop.shape[1], crop.shape[0], box)
     up = Image.fromarray(crop[..., 0] if crop.shape[-1] == 1 else crop).resize(size, RESAMPLE)
     diff = _difference_image(up, bg)
-    alpha = diff.point(_ALPHA_LUT)
+    keep = Image.fromarray(parts.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)
+    alpha = ImageChops.multiply(diff.point(_ALPHA_LUT), keep)
     if (
         up.mode == "L"
     ):  # strength 0..1 (scaled to the largest difference) -> from the toned paper to the ink

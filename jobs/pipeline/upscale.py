@@ -1,10 +1,11 @@
 """The upscale stage, between sampling and rendering: the samples of units whose plan says so go
 through their job's x4 upscaler (gan.upscaler), batched on the worker's device.
 
-A kind with a ``choose`` step picks first what is worth upscaling (catalogue fill: the best of K
-candidates, so one sample per SKU is upscaled, not K). On the CPU each image gets a pass of its
-own by default (Settings.upscale_batch_size): oneDNN picks other kernels for other batch shapes,
-so the bytes of a tile then depend only on its seed, never on what it was batched with.
+A kind with a ``choose`` step picks first what is worth upscaling (catalogue fill, ad creatives:
+the best of K candidates, so one sample per SKU or variant is upscaled, not K). On the CPU each
+image gets a pass of its own by default (Settings.upscale_batch_size): oneDNN picks other kernels
+for other batch shapes, so the bytes of a tile then depend only on its seed, never on what it was
+batched with.
 """
 
 from __future__ import annotations

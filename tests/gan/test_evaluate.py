@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 from torch import nn
 
-from gan.bench import bench_gan, side_by_side
+from gan.bench import bench_gan, side_by_side, trained_for
 from gan.checkpoint import init_generator_checkpoint, load_generator, update_meta
 from gan.config import ModelConfig
 from gan.data import load_source
@@ -272,6 +272,12 @@ def test_bench_grid_places_baseline_samples_by_classifier_label():
     grid = side_by_side(Image.new("RGB", (100, 50)), samples, torch.tensor([0, 1, -1, 0, 1, 1]),
                         names, 4)  # fmt: skip
     assert grid.width > 100 and grid.height >= 2 * 32
+
+
+def test_bench_captions_say_how_long_each_side_trained():
+    assert trained_for({"train_seconds": 5636.2, "epochs": 34.59}) == "94 min, 34.6 epochs"
+    assert trained_for({"epochs": 10}) == "10.0 epochs"
+    assert trained_for({}) == "training not recorded"
 
 
 def test_bench_scores_model_and_classic_dcgan_in_one_evaluation(tiny_folder, tmp_path, monkeypatch):

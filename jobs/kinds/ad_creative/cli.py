@@ -50,8 +50,12 @@ def merge(spec: dict, section: str | None, values: dict) -> None:
 @click.option(
     "--sku", help="Instead of --category: a SKU whose category a catalogue-fill job recorded."
 )
+@click.option("--variants", type=int, help="Products, each rendered in every format [1].")
 @click.option(
-    "--variants", type=int, help="Products (generator samples), each rendered in every format [1]."
+    "--candidates",
+    type=int,
+    help="Generator samples per variant; the best by quality score (the model's classifier) is "
+    "drawn [4].",
 )
 @click.option("--formats", help=f"Comma-separated: {', '.join(FORMATS)} or WxH (e.g. 640x480).")
 @click.option("--headline", help="The headline (required, wrapped and sized per format).")

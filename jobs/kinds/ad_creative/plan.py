@@ -109,7 +109,7 @@ def plan_ad_creative(spec: AdCreativeSpec, model: ResolvedModel, settings: Setti
             "category": spec.category,
             "start": start,
             "count": min(VARIANTS_PER_ITEM, spec.variants - start),
-            "samples": min(VARIANTS_PER_ITEM, spec.variants - start),
+            "samples": min(VARIANTS_PER_ITEM, spec.variants - start) * spec.candidates,
             "upscale": passes,
         }
         for start in range(0, spec.variants, VARIANTS_PER_ITEM)

@@ -1,8 +1,15 @@
-"""kind "ad_creative": each variant (one generator sample) rendered in every requested format."""
+"""kind "ad_creative": each variant rendered in every requested format.
+
+A variant's product is the best of its K candidates (spec ``candidates``) by quality score
+(``jobs.quality``: the model's classifier), upscaled by the worker's upscale stage where the plan
+says so (only the chosen one); candidate 0's seed is the variant's seed of jobs planned before
+candidates, so a job of one candidate draws what it always drew.
+"""
 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -22,6 +29,7 @@ from jobs.kinds.base import (
 )
 from jobs.layout.compose import Layout, layout, render
 from jobs.layout.formats import resolve_format
+from jobs.quality import Scorer, choice_attrs, choice_metadata, choose_best
 from jobs.seeds import image_seed
 from jobs.storage import Store
 
@@ -43,10 +51,11 @@ def creative_key(job_id: str, variant: int, fmt: str, file_format: str) -> str:
     return f"jobs/{job_id}/{variant:05d}-{fmt}.{EXTENSIONS[file_format]}"
 
 
-def variant_seed(claim: Claim, variant: int) -> int:
-    """Independent of how variants are split into items: variant n of a seed is always the same
-    product."""
-    return image_seed(seed_base(claim), 0, variant)
+def variant_seeds(claim: Claim, variant: int) -> tuple[int, ...]:
+    """The K candidate seeds of a variant, independent of how variants are split into items:
+    variant n of a seed always has the same candidates (jobs planned before candidates: one)."""
+    k = int(claim.spec.get("candidates", 1))
+    return tuple(image_seed(seed_base(claim), c, variant) for c in range(k))
 
 
 def decode_logo(key: str, data: bytes) -> Image.Image:
@@ -62,8 +71,9 @@ def decode_logo(key: str, data: bytes) -> Image.Image:
 
 
 class AdCreative:
-    def __init__(self, store: Store | None = None):
+    def __init__(self, store: Store | None = None, scorer: Scorer | None = None):
         self.store = store  # where brand logos are read from
+        self.scorer = scorer or Scorer()
         self._logos: dict[tuple[str, str], Image.Image] = {}
 
     def units(self, claim: Claim) -> list[Unit]:
@@ -73,7 +83,7 @@ class AdCreative:
                 claim,
                 n,
                 p["label"],
-                (variant_seed(claim, n),),
+                variant_seeds(claim, n),
                 frozenset(
                     creative_key(claim.job_id, n, f, spec["file_format"]) for f in spec["formats"]
                 ),
@@ -100,12 +110,24 @@ class AdCreative:
             self._logos[(claim.job_id, key)] = logo
         return logo
 
+    def choose(self, unit: Unit, pixels: np.ndarray) -> tuple[Unit, np.ndarray]:
+        """The best of the variant's K candidates (only it is upscaled); the unit carries the
+        choice."""
+        choice = choose_best(
+            self.scorer, unit.claim.model_uri, pixels, unit.claim.params["category"]
+        )
+        chosen = replace(unit, params={**unit.params, "choice": choice})
+        return chosen, pixels[choice.best : choice.best + 1]
+
     def render(self, unit: Unit, pixels: np.ndarray) -> list[Output]:
-        """pixels: the variant's sample (upscaled where the plan said so), drawn into every
-        format by the same layout code."""
-        claim, spec = unit.claim, unit.claim.spec
+        """pixels: the K candidates, or (after ``choose``) the chosen one, upscaled where the plan
+        said so; drawn into every format by the same layout code."""
+        if "choice" not in unit.params:
+            unit, pixels = self.choose(unit, pixels)
+        claim, spec, choice = unit.claim, unit.claim.spec, unit.params["choice"]
         brand, copy, logo = brand_of(spec["brand"]), copy_of(spec["copy"]), self.logo(claim)
-        file_format, category, seed = spec["file_format"], claim.params["category"], unit.seeds[0]
+        file_format, category = spec["file_format"], claim.params["category"]
+        seed = unit.seeds[choice.best]
         sku = (
             {"sku": spec["sku"]} if spec.get("sku") else {}
         )  # a job for a SKU says so on every creative
@@ -123,6 +145,7 @@ class AdCreative:
                 "seed": str(seed),
                 "category": category,
                 "synthetic": "true",
+                **choice_metadata(choice),
                 **sku,
                 **upscaler_metadata(unit),
             }
@@ -136,11 +159,17 @@ class AdCreative:
                     image.height,
                     seed,
                     category,
-                    attrs={"variant": unit.n, "format": name, **sku, **upscaler_attrs(unit)},
+                    attrs={
+                        "variant": unit.n,
+                        "format": name,
+                        **choice_attrs(choice),
+                        **sku,
+                        **upscaler_attrs(unit),
+                    },
                 )
             )
         return outputs
 
 
 def create_renderer(deps: RenderDeps) -> AdCreative:
-    return AdCreative(deps.store)
+    return AdCreative(deps.store, Scorer(deps.fetch))

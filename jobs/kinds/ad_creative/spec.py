@@ -11,9 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from jobs.layout import LayoutError
 from jobs.layout.formats import resolve_format
 from jobs.settings import Priority
-from jobs.specs import MAX_SKU_CHARS, CallbackUrl, Format, Upscale
+from jobs.specs import MAX_SKU_CHARS, CallbackUrl, Candidates, Format, Upscale
 
-MAX_VARIANTS = 50  # variants (products, one generator sample each) per ad-creative job
+MAX_VARIANTS = 50  # variants (products, each the best of `candidates` samples) per ad-creative job
 # channel formats per job (named, or custom WxH within jobs.layout.formats' bounds)
 MAX_AD_FORMATS = 10
 MAX_HEADLINE_CHARS, MAX_SUBLINE_CHARS, MAX_CTA_CHARS, MAX_BADGE_CHARS = 60, 90, 20, 12
@@ -108,6 +108,9 @@ class AdCreativeSpec(BaseModel):
     category: str | None = Field(None, min_length=1, max_length=100)
     sku: str | None = Field(None, min_length=1, max_length=MAX_SKU_CHARS)
     variants: int = Field(1, ge=1, le=MAX_VARIANTS)
+    # Generator samples per variant: each is scored (jobs.quality: the model's classifier) and the
+    # best is drawn, so every variant shows its category as clearly as the model can.
+    candidates: Candidates = 4
     # Named formats (square, portrait, story, landscape, medium-rectangle, leaderboard,
     # skyscraper) or "WxH".
     formats: Annotated[

@@ -25,7 +25,7 @@ from jobs.kinds.base import (
     upscaler_metadata,
 )
 from jobs.kinds.catalogue_fill.rows import catalogue_key
-from jobs.quality import Scorer
+from jobs.quality import Choice, Scorer, choice_attrs, choice_metadata, choose_best
 from jobs.seeds import sku_seeds
 
 MARGIN = 0.1  # of the tile side, on every edge: the product is centred inside the rest
@@ -52,19 +52,6 @@ def render_tile(pixels: np.ndarray, size: int) -> Image.Image:
     inner = size - 2 * margin
     fitted = ImageOps.pad(image, (inner, inner), Image.Resampling.LANCZOS, color=fill)
     return ImageOps.expand(fitted, border=margin, fill=fill)
-
-
-@dataclass(frozen=True)
-class Choice:
-    best: int  # which candidate was kept
-    scores: list[float]  # every candidate's quality score
-    method: str  # how they were scored (jobs.quality)
-
-
-def choose_best(scorer: Scorer, model_uri: str, pixels: np.ndarray, category: str) -> Choice:
-    """Score K candidates and keep the best (ties: the first)."""
-    scores, method = scorer.score(model_uri, pixels, category)
-    return Choice(max(range(len(scores)), key=lambda i: (scores[i], -i)), scores, method)
 
 
 @dataclass(frozen=True)
@@ -124,25 +111,21 @@ class CatalogueFill:
             unit, pixels = self.choose(unit, pixels)
         claim, fmt, sku = unit.claim, unit.claim.spec["format"], unit.params["sku"]
         tile = encode_tile(pixels[0], unit.params["choice"], claim.spec["size"], fmt)
-        seed, score = unit.seeds[tile.best], round(tile.scores[tile.best], 6)
+        seed = unit.seeds[tile.best]
         metadata = {
             "job": claim.job_id,
             "sku": sku,
             "model": claim.model_name,
             "version": claim.model_version,
             "seed": str(seed),
-            "score": f"{score:.6f}",
-            "score-method": tile.method,
+            **choice_metadata(unit.params["choice"]),
             "category": unit.params["category"],
             "synthetic": "true",
             **upscaler_metadata(unit),
         }
         attrs = {
             "sku": sku,
-            "score": score,
-            "score_method": tile.method,
-            "candidate": tile.best,
-            "candidate_scores": [round(s, 6) for s in tile.scores],
+            **choice_attrs(unit.params["choice"]),
             "synthetic": True,
             **upscaler_attrs(unit),
         }

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jobs.settings import Priority
-from jobs.specs import CallbackUrl, Format, Upscale
+from jobs.specs import CallbackUrl, Candidates, Format, Upscale
 
 MAX_CATALOGUE_ROWS = 50_000  # rows (SKUs; a platform export's products) per catalogue-fill job
 # Records of a platform export that are not rows (variations, children, store-view rows, rejected
@@ -26,7 +26,6 @@ MAX_TITLE_CHARS = 200  # a row with a longer title is rejected (per row)
 MAX_MAPPING_ENTRIES = 1_000  # catalogue category -> model class entries
 MAX_CATEGORY_CHARS = 100  # a mapping key or value
 CATALOGUE_SIZE_MIN, CATALOGUE_SIZE_MAX = 64, 2_048  # square output tile, pixels per side
-CANDIDATES_MIN, CANDIDATES_MAX = 1, 16  # generator candidates per SKU (the best is kept)
 MAX_SKUS_PER_ITEM = 1_024
 
 _Category = Annotated[str, Field(min_length=1, max_length=MAX_CATEGORY_CHARS)]
@@ -77,7 +76,7 @@ class CatalogueFillSpec(BaseModel):
     )
     size: int = Field(800, ge=CATALOGUE_SIZE_MIN, le=CATALOGUE_SIZE_MAX)  # square tile side, pixels
     # K: samples per SKU, best kept
-    candidates: int = Field(4, ge=CANDIDATES_MIN, le=CANDIDATES_MAX)
+    candidates: Candidates = 4
     format: Format = "jpeg"
     # The worker's x4 upscaler before the final resize, for the chosen candidate only: auto where
     # the tile's inner square is more than 2x the sample's native size, off (Lanczos only), x4.
