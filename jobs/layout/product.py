@@ -6,7 +6,10 @@ from it, so the product sits on the layout's own background instead of a pasted 
 product's main parts are kept: the connected pieces of that matte at least KEEP_PART of the
 largest's area (a pair of shoes stays a pair); the specks a sample scatters over its background
 (a floor's grain, a bed's pattern) are dropped, and the crop, so the product's size in its slot,
-follows the parts kept.
+follows the parts kept. Their holes (background the border cannot reach, up to HOLE_FILL of their
+area) are the product's own colours that happen to match the background -- a white shirt's
+print on a white bed -- so the product is drawn opaque inside its outline (holes included) and soft
+only on its one-pixel edge: the brand colour never shows through a garment.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ALPHA_LOW, ALPHA_HIGH = (
 # far.
 TONE_SPAN = 0.6
 KEEP_PART = 0.2  # a matte piece is kept if its area is at least this share of the largest piece's
+HOLE_FILL = 0.25  # a hole in the kept pieces up to this share of their area is drawn opaque
 RESAMPLE = Image.Resampling.LANCZOS
 
 
@@ -38,9 +42,15 @@ def _alpha(diff: np.ndarray) -> np.ndarray:
     return np.clip((diff - ALPHA_LOW) / (ALPHA_HIGH - ALPHA_LOW), 0.0, 1.0)
 
 
-def components(mask: np.ndarray) -> np.ndarray:
-    """int (H, W): for each pixel of mask, a label shared by exactly its 8-connected piece (the
-    smallest flat index in it); -1 off the mask. Min-label propagation with pointer jumping, in
+_NEIGHBOURS = {
+    8: [(dy, dx) for dy in range(3) for dx in range(3)],
+    4: [(0, 1), (1, 0), (1, 1), (1, 2), (2, 1)],
+}
+
+
+def components(mask: np.ndarray, connectivity: int = 8) -> np.ndarray:
+    """int (H, W): for each pixel of mask, a label shared by exactly its piece (8- or 4-connected;
+    the smallest flat index in it); -1 off the mask. Min-label propagation with pointer jumping, in
     numpy: a few passes for compact shapes."""
     h, w = mask.shape
     none = h * w
@@ -48,9 +58,8 @@ def components(mask: np.ndarray) -> np.ndarray:
     while True:
         padded = np.pad(labels, 1, constant_values=none)
         low = labels
-        for dy in range(3):
-            for dx in range(3):
-                low = np.minimum(low, padded[dy : dy + h, dx : dx + w])
+        for dy, dx in _NEIGHBOURS[connectivity]:
+            low = np.minimum(low, padded[dy : dy + h, dx : dx + w])
         low = np.where(mask, low, none)
         low = np.append(low.ravel(), none)[low]  # jump: take the label's own label
         if np.array_equal(low, labels):
@@ -67,25 +76,44 @@ def main_parts(mask: np.ndarray, keep: float = KEEP_PART) -> np.ndarray:
     return np.isin(labels, found[sizes >= keep * sizes.max()])
 
 
-def product_mask(px: np.ndarray, bg: np.ndarray) -> np.ndarray:
-    """bool (H, W): the sample's main parts (main_parts of its matte), grown by one pixel so the
-    soft edge stays."""
-    parts = np.pad(main_parts(_alpha(_difference(px, bg)) > 0), 1)
-    h, w = px.shape[:2]
-    return np.logical_or.reduce(
-        [parts[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]
-    )
+def holes(parts: np.ndarray, limit: float = HOLE_FILL) -> np.ndarray:
+    """bool (H, W): the pieces of ~parts (4-connected: the background cannot slip between two
+    diagonal product pixels) that touch no edge and are at most `limit` of parts' area."""
+    labels = components(~parts, 4)
+    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    found, sizes = np.unique(labels[labels >= 0], return_counts=True)
+    inner = found[~np.isin(found, edge) & (sizes <= limit * parts.sum())]
+    return np.isin(labels, inner)
 
 
-def _crop(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(the sample cropped to its main parts, one pixel of margin; product_mask there) or None when
-    it shows no product."""
-    keep = product_mask(px, bg)
+def _neighbourhood(mask: np.ndarray, reduce) -> np.ndarray:
+    """reduce (np.logical_or: grow, np.logical_and: shrink) of each pixel's 3x3 neighbourhood."""
+    padded, (h, w) = np.pad(mask, 1, mode="edge"), mask.shape
+    return reduce.reduce([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)])
+
+
+def product_matte(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(keep, solid), bool (H, W): keep = the sample's main parts (main_parts of its matte) with
+    their holes, grown by one pixel so the soft edge stays (opacity 0 outside it); solid = the same
+    shrunk by one pixel: the product's inside, opacity 1 whatever its colour."""
+    filled = main_parts(_alpha(_difference(px, bg)) > 0)
+    filled = filled | holes(filled)
+    return _neighbourhood(filled, np.logical_or), _neighbourhood(filled, np.logical_and)
+
+
+def _crop(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """The sample and its product_matte cropped to the kept parts, or None when it shows no
+    product."""
+    keep, solid = product_matte(px, bg)
     ys, xs = np.nonzero(keep)
     if len(xs) == 0:
         return None
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return px[y0:y1, x0:x1], keep[y0:y1, x0:x1]
+    return px[y0:y1, x0:x1], keep[y0:y1, x0:x1], solid[y0:y1, x0:x1]
+
+
+def _mask_image(mask: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    return Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)
 
 
 def _fit_size(w: int, h: int, box: Box) -> tuple[int, int]:
@@ -117,12 +145,12 @@ def cutout(
     cropped = _crop(pixels, bg)
     if cropped is None:
         return None
-    crop, parts = cropped
+    crop, keep, solid = cropped
     size = _fit_size(crop.shape[1], crop.shape[0], box)
     up = Image.fromarray(crop[..., 0] if crop.shape[-1] == 1 else crop).resize(size, RESAMPLE)
     diff = _difference_image(up, bg)
-    keep = Image.fromarray(parts.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)
-    alpha = ImageChops.multiply(diff.point(_ALPHA_LUT), keep)
+    opaque = ImageChops.lighter(diff.point(_ALPHA_LUT), _mask_image(solid, size))
+    alpha = ImageChops.multiply(opaque, _mask_image(keep, size))
     if (
         up.mode == "L"
     ):  # strength 0..1 (scaled to the largest difference) -> from the toned paper to the ink
