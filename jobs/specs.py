@@ -42,6 +42,9 @@ UPSCALE_MODES: tuple[str, ...] = get_args(Upscale)
 # the best is kept; the others cost only their sampling.
 CANDIDATES_MIN, CANDIDATES_MAX = 1, 16
 Candidates = Annotated[int, Field(ge=CANDIDATES_MIN, le=CANDIDATES_MAX)]
+# A colour, "#RRGGBB" (brand kits, tile backgrounds).
+COLOUR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
+Colour = Annotated[str, Field(pattern=COLOUR_PATTERN)]
 # Webhook target for the job's terminal event (http/https only; private addresses are refused
 # at delivery).
 CallbackUrl = Annotated[HttpUrl, UrlConstraints(max_length=MAX_CALLBACK_URL)]

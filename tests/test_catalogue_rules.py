@@ -204,6 +204,8 @@ def test_row_decisions():
 def test_spec_limits_are_explicit():
     base = {"kind": "catalogue_fill", "rows": [{"sku": "A", "category": "bag"}]}
     assert parse_spec(base).candidates == 4 and parse_spec(base).size == 800
+    assert parse_spec(base).background == "sample"
+    assert parse_spec({**base, "background": "#ffffff"}).background == "#ffffff"
     too_many = {
         **base,
         "rows": [{"sku": f"S{i}", "category": "bag"} for i in range(MAX_CATALOGUE_ROWS + 1)],
@@ -216,6 +218,8 @@ def test_spec_limits_are_explicit():
         ({**base, "size": CATALOGUE_SIZE_MAX + 1}, "size"),
         ({**base, "candidates": 0}, "candidates"),
         ({**base, "candidates": CANDIDATES_MAX + 1}, "candidates"),
+        ({**base, "background": "white"}, "background"),
+        ({**base, "background": "#FFF"}, "background"),
         ({**base, "rows": [{"sku": "A", "category": "bag", "colour": "red"}]}, "rows.0.colour"),
         ({**base, "rows": [{"sku": huge, "category": "bag"}]}, "rows.0.sku"),
         ({**base, "mapping": {"": "bag"}}, "mapping..[key]"),

@@ -36,9 +36,9 @@ def scored_copy(tiny_model, tmp_path_factory) -> Path:
 
 
 def claim_for(
-    model: Path, version: str = "v1", skus=(("A1", 7, "sneaker"), ("B2", 8, "bag"))
+    model: Path, version: str = "v1", skus=(("A1", 7, "sneaker"), ("B2", 8, "bag")), **over
 ) -> Claim:
-    spec = {"kind": "catalogue_fill", "candidates": 4, "format": "png", "size": 200}
+    spec = {"kind": "catalogue_fill", "candidates": 4, "format": "png", "size": 200, **over}
     return Claim(
         item_id=1,
         attempt=1,
@@ -75,6 +75,38 @@ def test_tile_is_centred_with_margin_and_never_stretched():
     assert abs((top + bottom) / 2 - 399.5) <= 2 and abs((left + right) / 2 - 399.5) <= 2  # centred
     assert abs((bottom - top + 1) / (right - left + 1) - 28 / 10) < 0.05  # aspect kept
     assert np.asarray(tile)[0, 0] == 0  # the margin is the sample's own background
+
+
+def test_a_tile_on_white_cuts_the_product_out_of_its_floor():
+    pixels = np.full((64, 64, 3), (170, 140, 110), np.uint8)  # a wooden floor
+    pixels[8:56, 20:44] = (30, 40, 140)  # a tall blue product
+    pixels[60, 2] = (20, 20, 20)  # grit on the floor
+    tile = np.asarray(render_tile(pixels, 800, "#FFFFFF")).astype(int)
+    margin = round(800 * MARGIN)
+    drawn = np.abs(tile - 255).sum(-1) > 30
+    rows, cols = np.nonzero(drawn.any(1))[0], np.nonzero(drawn.any(0))[0]
+    assert (tile[:margin] == 255).all() and (tile[-margin:] == 255).all()  # white field, no floor
+    assert rows.min() >= margin and rows.max() < 800 - margin and cols.min() >= margin
+    assert abs((rows.max() - rows.min() + 1) / (cols.max() - cols.min() + 1) - 48 / 24) < 0.1
+    assert np.abs(tile[400, 400] - (30, 40, 140)).max() <= 2  # the product keeps its colours
+    assert (render_tile(pixels, 800).getpixel((0, 0))) == (170, 140, 110)  # "sample": the floor
+
+
+def test_a_job_with_a_background_colour_delivers_its_tiles_on_it():
+    plain, white = (
+        rendered(FMNIST_DIR, claim_for(FMNIST_DIR, **o)) for o in ({}, {"background": "#FFFFFF"})
+    )  # the trained model: products the matte can find
+    for a, b in zip(plain, white):
+        assert (a.seed, a.key) == (b.seed, b.key)  # the same candidate chosen, the same object
+        tile = np.asarray(Image.open(io.BytesIO(b.data)).convert("RGB"))
+        assert tile.shape == (200, 200, 3) and (tile[:20] == 255).all()  # on white to the margin
+        assert (tile != 255).any() and a.data != b.data  # with the product on it
+        assert np.asarray(Image.open(io.BytesIO(a.data)))[0, 0] == 0  # sample: its black field
+
+
+def test_a_blank_sample_on_a_colour_is_a_plain_tile():
+    tile = np.asarray(render_tile(np.zeros((32, 32, 1), np.uint8), 200, "#F4EFE6"))
+    assert tile.shape == (200, 200, 3) and (tile == (0xF4, 0xEF, 0xE6)).all()
 
 
 def test_same_sku_and_version_give_the_same_bytes(tiny_model):

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from jobs.layout import LayoutError
 from jobs.layout.formats import resolve_format
 from jobs.settings import Priority
-from jobs.specs import MAX_SKU_CHARS, CallbackUrl, Candidates, Format, Upscale
+from jobs.specs import MAX_SKU_CHARS, CallbackUrl, Candidates, Colour, Format, Upscale
 
 MAX_VARIANTS = 50  # variants (products, each the best of `candidates` samples) per ad-creative job
 # channel formats per job (named, or custom WxH within jobs.layout.formats' bounds)
@@ -57,9 +57,6 @@ def _unique(names: list[str]) -> list[str]:
 _CopyText = AfterValidator(_copy_text)
 
 
-_Colour = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]  # "#RRGGBB"
-
-
 class AdCopy(BaseModel):
     """The words of a creative; each is wrapped and sized per format (jobs.layout)."""
 
@@ -80,10 +77,10 @@ class BrandKit(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    background: _Colour = "#FFFFFF"
-    text: _Colour = "#1A1A1A"  # headline and subline, on the background
-    accent: _Colour = "#1F4E99"  # button and badge fill
-    accent_text: _Colour = "#FFFFFF"  # button and badge letters, on the accent
+    background: Colour = "#FFFFFF"
+    text: Colour = "#1A1A1A"  # headline and subline, on the background
+    accent: Colour = "#1F4E99"  # button and badge fill
+    accent_text: Colour = "#FFFFFF"  # button and badge letters, on the accent
     # An image in the job's bucket (PNG/JPEG/WebP, transparency kept), e.g. "brand/acme/logo.png".
     logo: (
         Annotated[

@@ -95,6 +95,11 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--size", type=int, help="Square tile side in pixels [800].")
 @click.option(
+    "--background",
+    help="The tile's field: sample (the sample's own border colour) or #RRGGBB, the product cut "
+    "out onto that colour (#FFFFFF for marketplaces) [sample].",
+)
+@click.option(
     "--candidates", type=int, help="Candidates per SKU; the best by quality score is kept [4]."
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format [jpeg].")
@@ -124,6 +129,7 @@ def catalogue_fill(
     catalogue_format,
     mapping,
     size,
+    background,
     candidates,
     fmt,
     upscale,
@@ -140,6 +146,7 @@ def catalogue_fill(
         mapping,
         catalogue_format,
         size=size,
+        background=background,
         candidates=candidates,
         format=fmt,
         upscale=upscale,

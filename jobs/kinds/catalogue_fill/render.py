@@ -3,7 +3,8 @@
 Seeds derive from the SKU and the model version, so the same SKU on the same model always gets the
 same candidates, the same choice and the same bytes. Each candidate gets a quality score
 (``jobs.quality``); the best is kept (``choose``), upscaled by the worker's upscale stage where the
-job's plan says so (only the chosen one), and resized into a square tile of the requested size.
+job's plan says so (only the chosen one), and resized into a square tile of the requested size: on
+the sample's own border colour, or cut out of its background onto the spec's ``background``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from jobs.kinds.base import (
     upscaler_metadata,
 )
 from jobs.kinds.catalogue_fill.rows import catalogue_key
+from jobs.layout.colour import parse_hex
+from jobs.layout.formats import Box
+from jobs.layout.product import place
 from jobs.quality import Choice, Scorer, choice_attrs, choice_metadata, choose_best
 from jobs.seeds import sku_seeds
 
 MARGIN = 0.1  # of the tile side, on every edge: the product is centred inside the rest
+INK = (26, 26, 26)  # a one-channel sample cut out onto a colour is toned from this towards it
 
 
 def margin_of(size: int) -> int:
@@ -41,14 +46,21 @@ def tile_enlargement(size: int, native: int) -> float:
     return (size - 2 * margin_of(size)) / native
 
 
-def render_tile(pixels: np.ndarray, size: int) -> Image.Image:
+def render_tile(pixels: np.ndarray, size: int, background: str = "sample") -> Image.Image:
     """The sample scaled (Lanczos, aspect kept, never stretched) to fit inside the margins of a size
-    x size tile whose background is the sample's own border colour, so the product sits on one plain
-    field. An upscaled sample takes the same path, from its larger size."""
+    x size tile. background "sample": the tile is the sample's own border colour, so the product
+    sits on one plain field; "#RRGGBB": the product is cut out of its background (the ad layout's
+    matte, jobs.layout.product) onto that colour. An upscaled sample takes the same path, from its
+    larger size."""
+    margin = margin_of(size)
+    if background != "sample":
+        colour = parse_hex(background)
+        tile = Image.new("RGB", (size, size), colour)
+        place(tile, pixels, Box(margin, margin, size - 2 * margin, size - 2 * margin), INK, colour)
+        return tile
     image = to_pil(pixels)
     median = tuple(int(v) for v in border_median(pixels))  # truncated, as the tiles always were
     fill = median[0] if image.mode == "L" else median
-    margin = margin_of(size)
     inner = size - 2 * margin
     fitted = ImageOps.pad(image, (inner, inner), Image.Resampling.LANCZOS, color=fill)
     return ImageOps.expand(fitted, border=margin, fill=fill)
@@ -64,20 +76,14 @@ class Tile:
     method: str  # how they were scored (jobs.quality)
 
 
-def encode_tile(pixels: np.ndarray, choice: Choice, size: int, fmt: str) -> Tile:
+def encode_tile(
+    pixels: np.ndarray, choice: Choice, size: int, fmt: str, background: str = "sample"
+) -> Tile:
     """The chosen sample (native or upscaled, uint8 HWC) as an encoded tile."""
-    tile = render_tile(pixels, size)
+    tile = render_tile(pixels, size, background)
     return Tile(
         encode(tile, fmt), tile.width, tile.height, choice.best, choice.scores, choice.method
     )
-
-
-def best_tile(
-    scorer: Scorer, model_uri: str, pixels: np.ndarray, category: str, size: int, fmt: str
-) -> Tile:
-    """Score K candidates, keep the best (ties: the first), render and encode its tile."""
-    choice = choose_best(scorer, model_uri, pixels, category)
-    return encode_tile(pixels[choice.best], choice, size, fmt)
 
 
 class CatalogueFill:
@@ -110,7 +116,8 @@ class CatalogueFill:
         if "choice" not in unit.params:
             unit, pixels = self.choose(unit, pixels)
         claim, fmt, sku = unit.claim, unit.claim.spec["format"], unit.params["sku"]
-        tile = encode_tile(pixels[0], unit.params["choice"], claim.spec["size"], fmt)
+        background = claim.spec.get("background", "sample")  # jobs planned before it: "sample"
+        tile = encode_tile(pixels[0], unit.params["choice"], claim.spec["size"], fmt, background)
         seed = unit.seeds[tile.best]
         metadata = {
             "job": claim.job_id,

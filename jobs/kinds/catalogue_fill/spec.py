@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from jobs.settings import Priority
-from jobs.specs import CallbackUrl, Candidates, Format, Upscale
+from jobs.specs import COLOUR_PATTERN, CallbackUrl, Candidates, Format, Upscale
 
 MAX_CATALOGUE_ROWS = 50_000  # rows (SKUs; a platform export's products) per catalogue-fill job
 # Records of a platform export that are not rows (variations, children, store-view rows, rejected
@@ -27,6 +28,13 @@ MAX_MAPPING_ENTRIES = 1_000  # catalogue category -> model class entries
 MAX_CATEGORY_CHARS = 100  # a mapping key or value
 CATALOGUE_SIZE_MIN, CATALOGUE_SIZE_MAX = 64, 2_048  # square output tile, pixels per side
 MAX_SKUS_PER_ITEM = 1_024
+
+
+def _background(value: str) -> str:
+    if value != "sample" and not re.match(COLOUR_PATTERN, value):
+        raise ValueError("must be 'sample' (the sample's own border colour) or a colour #RRGGBB")
+    return value
+
 
 _Category = Annotated[str, Field(min_length=1, max_length=MAX_CATEGORY_CHARS)]
 
@@ -75,6 +83,10 @@ class CatalogueFillSpec(BaseModel):
         default_factory=dict, max_length=MAX_MAPPING_ENTRIES
     )
     size: int = Field(800, ge=CATALOGUE_SIZE_MIN, le=CATALOGUE_SIZE_MAX)  # square tile side, pixels
+    # The tile's field: "sample" (the sample's own border colour, the product on one plain field) or
+    # "#RRGGBB" (the product cut out of its background, jobs.layout.product, onto that colour:
+    # "#FFFFFF" for marketplaces that want white).
+    background: Annotated[str, Field(max_length=7), AfterValidator(_background)] = "sample"
     # K: samples per SKU, best kept
     candidates: Candidates = 4
     format: Format = "jpeg"
