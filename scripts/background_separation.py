@@ -4,9 +4,8 @@ colour? Measured on real photos and on a generator's samples with the matte the 
 
 Per image: `border_plain` (share of border pixels within ALPHA_LOW of the border median: is the
 background one colour?), `foreground` (share of pixels more than half opaque, after the layout
-drops the matte's specks and fills its holes: jobs.layout.product.product_matte), `specks` (share
-of the opaque pixels dropped as specks), `holes` (share of the drawn pixels that only the filled
-outline makes opaque: holes, faint insides) and
+drops the matte's specks: jobs.layout.product.product_mask), `specks` (share of the opaque pixels
+dropped as specks) and
 `separable` (border_plain >= 0.9 and 5% <= foreground <= 90%). Writes OUT.json and OUT.png
 (rows: image, matte, on white, on a brand colour).
 
@@ -28,7 +27,7 @@ from gan.checkpoint import load_generator
 from gan.imaging import border_median
 from gan.sampling import sample
 from gan.splits import load_splits
-from jobs.layout.product import ALPHA_LOW, _alpha, _difference, product_matte
+from jobs.layout.product import ALPHA_LOW, _alpha, _difference, product_mask
 
 BRAND = (24, 70, 140)
 
@@ -38,15 +37,14 @@ def measure(px: np.ndarray) -> dict:
     diff = _difference(px, bg)
     border = np.concatenate([diff[0], diff[-1], diff[:, 0], diff[:, -1]])
     whole = _alpha(diff)
-    keep, solid = product_matte(px, bg)
-    alpha = np.maximum(whole, solid) * keep
+    keep = product_mask(px, bg)
+    alpha = whole * keep
     plain = float((border < ALPHA_LOW).mean())
     fg = float((alpha > 0.5).mean())
     return {
         "border_plain": plain,
         "foreground": fg,
         "specks": float(((whole > 0.5) & ~keep).sum()) / max(float((whole > 0.5).sum()), 1.0),
-        "holes": float((solid & (whole <= 0.5)).sum()) / max(float((alpha > 0.5).sum()), 1.0),
         "separable": plain >= 0.9 and 0.05 <= fg <= 0.9,
         "alpha": alpha,
     }
@@ -65,8 +63,6 @@ def summary(rows: list[dict]) -> dict:
         "foreground_median": round(float(np.median([r["foreground"] for r in rows])), 3),
         "specks_mean": round(float(np.mean([r["specks"] for r in rows])), 3),
         "with_specks_share": round(float(np.mean([r["specks"] > 0 for r in rows])), 3),
-        "holes_mean": round(float(np.mean([r["holes"] for r in rows])), 3),
-        "with_holes_share": round(float(np.mean([r["holes"] > 0 for r in rows])), 3),
     }
 
 

@@ -20,7 +20,7 @@ from jobs.layout import LayoutError
 from jobs.layout.colour import contrast_ratio, parse_hex
 from jobs.layout.compose import Brand, check_contrast, layout, render, slot_box
 from jobs.layout.formats import FORMATS, resolve_format
-from jobs.layout.product import components, holes, main_parts
+from jobs.layout.product import components, main_parts
 from jobs.layout.templates import TEMPLATES
 from jobs.layout.text import fit_at, font, missing_glyphs
 
@@ -270,22 +270,6 @@ def test_main_parts_keep_a_pair_and_drop_specks():
     assert kept[2:10, 2:8].all() and kept[2:9, 11:17].all() and kept.sum() == 90
 
 
-def test_holes_are_filled_up_to_a_quarter_of_the_product_and_open_gaps_are_not():
-    ring = np.zeros((30, 30), bool)
-    ring[2:20, 2:20] = True  # 324 pixels with a 6x6 hole: filled
-    ring[8:14, 8:14] = False
-    ring[22:28, 2:28] = True  # a bar with a notch open to the edge below: not a hole
-    ring[25:28, 10:14] = False
-    assert holes(ring).sum() == 36 and holes(ring)[8:14, 8:14].all()
-    big = np.zeros((30, 30), bool)
-    big[2:28, 2:28] = True
-    big[5:25, 5:25] = False  # a frame around a hole bigger than it: real background
-    assert not holes(big).any()
-    diagonal = np.zeros((5, 5), bool)
-    diagonal[1, 2] = diagonal[2, 1] = diagonal[2, 3] = diagonal[3, 2] = True  # a diamond
-    assert holes(diagonal)[2, 2]  # the centre is enclosed: background is 4-connected
-
-
 def test_specks_on_the_background_are_not_drawn_and_the_product_fills_its_slot():
     sample = np.full((64, 64, 3), 240, np.uint8)  # a light floor
     sample[20:44, 16:40] = (30, 30, 120)  # the product
@@ -298,17 +282,6 @@ def test_specks_on_the_background_are_not_drawn_and_the_product_fills_its_slot()
     assert rows.max() - rows.min() + 1 >= 0.9 * box.h  # the crop follows the product alone
     assert cols.max() - cols.min() + 1 <= 1.1 * (rows.max() - rows.min() + 1)  # square, no speck
     assert np.abs(slot[box.h // 2, box.w // 2] - (30, 30, 120)).max() <= 2
-
-
-def test_a_hole_of_background_colour_inside_the_product_is_drawn_as_product():
-    sample = np.full((64, 64, 3), 240, np.uint8)  # a white bed
-    sample[16:48, 16:48] = (30, 30, 120)  # the product ...
-    sample[28:36, 28:36] = 240  # ... with a white print in the middle
-    lay = layout(FORMATS["square"], {"headline": "Hi", "cta": "Go"})
-    box = lay.images["product"]
-    slot = np.asarray(render(lay, sample, BRAND))[box.y : box.bottom, box.x : box.right].astype(int)
-    assert np.abs(slot[box.h // 2, box.w // 2] - 240).max() <= 2  # the print, not the brand card
-    assert (slot[0, 0] == BRAND.background).all()
 
 
 def test_blank_sample_draws_no_product():

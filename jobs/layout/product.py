@@ -6,10 +6,9 @@ from it, so the product sits on the layout's own background instead of a pasted 
 product's main parts are kept: the connected pieces of that matte at least KEEP_PART of the
 largest's area (a pair of shoes stays a pair); the specks a sample scatters over its background
 (a floor's grain, a bed's pattern) are dropped, and the crop, so the product's size in its slot,
-follows the parts kept. Their holes (background the border cannot reach, up to HOLE_FILL of their
-area) are the product's own colours that happen to match the background -- a white shirt's
-print on a white bed -- so the product is drawn opaque inside its outline (holes included) and soft
-only on its one-pixel edge: the brand colour never shows through a garment.
+follows the parts kept. (Filling the pieces' holes, or making the product opaque inside its
+outline, was tried and dropped: where the matte takes in a floor's shading beside the product,
+that shading turned into solid patches.)
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ ALPHA_LOW, ALPHA_HIGH = (
 # far.
 TONE_SPAN = 0.6
 KEEP_PART = 0.2  # a matte piece is kept if its area is at least this share of the largest piece's
-HOLE_FILL = 0.25  # a hole in the kept pieces up to this share of their area is drawn opaque
 RESAMPLE = Image.Resampling.LANCZOS
 
 
@@ -76,40 +74,27 @@ def main_parts(mask: np.ndarray, keep: float = KEEP_PART) -> np.ndarray:
     return np.isin(labels, found[sizes >= keep * sizes.max()])
 
 
-def holes(parts: np.ndarray, limit: float = HOLE_FILL) -> np.ndarray:
-    """bool (H, W): the pieces of ~parts (4-connected: the background cannot slip between two
-    diagonal product pixels) that touch no edge and are at most `limit` of parts' area."""
-    labels = components(~parts, 4)
-    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    found, sizes = np.unique(labels[labels >= 0], return_counts=True)
-    inner = found[~np.isin(found, edge) & (sizes <= limit * parts.sum())]
-    return np.isin(labels, inner)
-
-
 def _neighbourhood(mask: np.ndarray, reduce) -> np.ndarray:
-    """reduce (np.logical_or: grow, np.logical_and: shrink) of each pixel's 3x3 neighbourhood."""
+    """reduce (np.logical_or: grow) of each pixel's 3x3 neighbourhood."""
     padded, (h, w) = np.pad(mask, 1, mode="edge"), mask.shape
     return reduce.reduce([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)])
 
 
-def product_matte(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(keep, solid), bool (H, W): keep = the sample's main parts (main_parts of its matte) with
-    their holes, grown by one pixel so the soft edge stays (opacity 0 outside it); solid = the same
-    shrunk by one pixel: the product's inside, opacity 1 whatever its colour."""
-    filled = main_parts(_alpha(_difference(px, bg)) > 0)
-    filled = filled | holes(filled)
-    return _neighbourhood(filled, np.logical_or), _neighbourhood(filled, np.logical_and)
+def product_mask(px: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """bool (H, W): the sample's main parts (main_parts of its matte), grown by one pixel so the
+    soft edge stays (opacity 0 outside it)."""
+    return _neighbourhood(main_parts(_alpha(_difference(px, bg)) > 0), np.logical_or)
 
 
 def _crop(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """The sample and its product_matte cropped to the kept parts, or None when it shows no
+    """The sample and its product_mask cropped to the kept parts, or None when it shows no
     product."""
-    keep, solid = product_matte(px, bg)
+    keep = product_mask(px, bg)
     ys, xs = np.nonzero(keep)
     if len(xs) == 0:
         return None
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return px[y0:y1, x0:x1], keep[y0:y1, x0:x1], solid[y0:y1, x0:x1]
+    return px[y0:y1, x0:x1], keep[y0:y1, x0:x1]
 
 
 def _mask_image(mask: np.ndarray, size: tuple[int, int]) -> Image.Image:
@@ -145,12 +130,11 @@ def cutout(
     cropped = _crop(pixels, bg)
     if cropped is None:
         return None
-    crop, keep, solid = cropped
+    crop, keep = cropped
     size = _fit_size(crop.shape[1], crop.shape[0], box)
     up = Image.fromarray(crop[..., 0] if crop.shape[-1] == 1 else crop).resize(size, RESAMPLE)
     diff = _difference_image(up, bg)
-    opaque = ImageChops.lighter(diff.point(_ALPHA_LUT), _mask_image(solid, size))
-    alpha = ImageChops.multiply(opaque, _mask_image(keep, size))
+    alpha = ImageChops.multiply(diff.point(_ALPHA_LUT), _mask_image(keep, size))
     if (
         up.mode == "L"
     ):  # strength 0..1 (scaled to the largest difference) -> from the toned paper to the ink
