@@ -40,15 +40,9 @@ def _alpha(diff: np.ndarray) -> np.ndarray:
     return np.clip((diff - ALPHA_LOW) / (ALPHA_HIGH - ALPHA_LOW), 0.0, 1.0)
 
 
-_NEIGHBOURS = {
-    8: [(dy, dx) for dy in range(3) for dx in range(3)],
-    4: [(0, 1), (1, 0), (1, 1), (1, 2), (2, 1)],
-}
-
-
-def components(mask: np.ndarray, connectivity: int = 8) -> np.ndarray:
-    """int (H, W): for each pixel of mask, a label shared by exactly its piece (8- or 4-connected;
-    the smallest flat index in it); -1 off the mask. Min-label propagation with pointer jumping, in
+def components(mask: np.ndarray) -> np.ndarray:
+    """int (H, W): for each pixel of mask, a label shared by exactly its 8-connected piece (the
+    smallest flat index in it); -1 off the mask. Min-label propagation with pointer jumping, in
     numpy: a few passes for compact shapes."""
     h, w = mask.shape
     none = h * w
@@ -56,8 +50,9 @@ def components(mask: np.ndarray, connectivity: int = 8) -> np.ndarray:
     while True:
         padded = np.pad(labels, 1, constant_values=none)
         low = labels
-        for dy, dx in _NEIGHBOURS[connectivity]:
-            low = np.minimum(low, padded[dy : dy + h, dx : dx + w])
+        for dy in range(3):
+            for dx in range(3):
+                low = np.minimum(low, padded[dy : dy + h, dx : dx + w])
         low = np.where(mask, low, none)
         low = np.append(low.ravel(), none)[low]  # jump: take the label's own label
         if np.array_equal(low, labels):
@@ -74,19 +69,21 @@ def main_parts(mask: np.ndarray, keep: float = KEEP_PART) -> np.ndarray:
     return np.isin(labels, found[sizes >= keep * sizes.max()])
 
 
-def _neighbourhood(mask: np.ndarray, reduce) -> np.ndarray:
-    """reduce (np.logical_or: grow) of each pixel's 3x3 neighbourhood."""
-    padded, (h, w) = np.pad(mask, 1, mode="edge"), mask.shape
-    return reduce.reduce([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)])
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """mask grown by one pixel all round (a pixel is in if any of its 3x3 neighbourhood is)."""
+    padded, (h, w) = np.pad(mask, 1), mask.shape
+    return np.logical_or.reduce(
+        [padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]
+    )
 
 
 def product_mask(px: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """bool (H, W): the sample's main parts (main_parts of its matte), grown by one pixel so the
     soft edge stays (opacity 0 outside it)."""
-    return _neighbourhood(main_parts(_alpha(_difference(px, bg)) > 0), np.logical_or)
+    return _grow(main_parts(_alpha(_difference(px, bg)) > 0))
 
 
-def _crop(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, ...] | None:
+def _crop(px: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The sample and its product_mask cropped to the kept parts, or None when it shows no
     product."""
     keep = product_mask(px, bg)
