@@ -5,9 +5,8 @@ colour? Measured on real photos and on a generator's samples with the matte the 
 Per image: `border_plain` (share of border pixels within ALPHA_LOW of the border median: is the
 background one colour?), `foreground` (share of pixels more than half opaque, after the layout
 drops the matte's specks: jobs.layout.product.product_mask), `specks` (share of the opaque pixels
-dropped as specks) and
-`separable` (border_plain >= 0.9 and 5% <= foreground <= 90%). Writes OUT.json and OUT.png
-(rows: image, matte, on white, on a brand colour).
+dropped as specks) and `separable` (border_plain >= 0.9 and 5% <= foreground <= 90%). Writes
+OUT.json and OUT.png (rows: image, matte, on white, on a brand colour).
 
     python scripts/background_separation.py --data ../shared/data/products-rgb --split test \\
         [--model RUN_OR_CHECKPOINT] --out docs/background-separation

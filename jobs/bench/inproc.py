@@ -221,7 +221,7 @@ def catalogue_bare_loop(
             chosen = upscale(upscaler, chosen, passes, device, pass_batch)
             upscale_s += time.perf_counter() - t0
         for j, sku in enumerate(skus):
-            tile = encode_tile(chosen[j], choices[j], spec.size, spec.format, spec.background)
+            tile = encode_tile(chosen[j], spec.size, spec.format, spec.background)
             store.put_new(
                 f"{prefix}{sku}.{EXTENSIONS[spec.format]}",
                 tile.data,

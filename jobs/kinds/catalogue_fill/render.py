@@ -71,19 +71,12 @@ class Tile:
     data: bytes  # the encoded tile
     width: int
     height: int
-    best: int  # which candidate was kept
-    scores: list[float]  # every candidate's quality score
-    method: str  # how they were scored (jobs.quality)
 
 
-def encode_tile(
-    pixels: np.ndarray, choice: Choice, size: int, fmt: str, background: str = "sample"
-) -> Tile:
+def encode_tile(pixels: np.ndarray, size: int, fmt: str, background: str = "sample") -> Tile:
     """The chosen sample (native or upscaled, uint8 HWC) as an encoded tile."""
     tile = render_tile(pixels, size, background)
-    return Tile(
-        encode(tile, fmt), tile.width, tile.height, choice.best, choice.scores, choice.method
-    )
+    return Tile(encode(tile, fmt), tile.width, tile.height)
 
 
 class CatalogueFill:
@@ -116,23 +109,24 @@ class CatalogueFill:
         if "choice" not in unit.params:
             unit, pixels = self.choose(unit, pixels)
         claim, fmt, sku = unit.claim, unit.claim.spec["format"], unit.params["sku"]
+        choice: Choice = unit.params["choice"]
         background = claim.spec.get("background", "sample")  # jobs planned before it: "sample"
-        tile = encode_tile(pixels[0], unit.params["choice"], claim.spec["size"], fmt, background)
-        seed = unit.seeds[tile.best]
+        tile = encode_tile(pixels[0], claim.spec["size"], fmt, background)
+        seed = unit.seeds[choice.best]
         metadata = {
             "job": claim.job_id,
             "sku": sku,
             "model": claim.model_name,
             "version": claim.model_version,
             "seed": str(seed),
-            **choice_metadata(unit.params["choice"]),
+            **choice_metadata(choice),
             "category": unit.params["category"],
             "synthetic": "true",
             **upscaler_metadata(unit),
         }
         attrs = {
             "sku": sku,
-            **choice_attrs(unit.params["choice"]),
+            **choice_attrs(choice),
             "synthetic": True,
             **upscaler_attrs(unit),
         }
