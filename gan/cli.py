@@ -129,7 +129,7 @@ from gan.train import train
     type=click.FloatRange(min=0.0),
     default=None,
     help="Weight of the auxiliary-classifier term (AC-GAN) in D and G (0 = off; default the "
-    "recipe's: 1.0 for fastgan).",
+    "recipe's: 2.0 for fastgan).",
 )
 @click.option(
     "--flip/--no-flip",

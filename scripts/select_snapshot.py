@@ -86,6 +86,7 @@ def main() -> None:
                 "fd": {n: b["generated"]["frechet_distance"] for n, b in per.items()},
                 "kid": {n: b["generated"]["kid"] for n, b in per.items()},
                 "coverage": {n: b["generated"]["coverage"] for n, b in per.items()},
+                "recall": {n: b["generated"]["recall"] for n, b in per.items()},
                 "class_consistency": {
                     n: b["generated"].get("class_consistency") for n, b in per.items()
                 },

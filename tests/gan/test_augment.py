@@ -38,3 +38,14 @@ def test_color_is_a_per_image_affine_change():
         assert torch.allclose(
             torch.stack([x[i].flatten(), torch.ones(64)], 1) @ a, y[i].flatten()[:, None], atol=1e-5
         )
+
+
+def test_auto_policy_is_full_diffaugment_below_the_threshold_and_off_above():
+    from gan.config import TrainConfig
+    from gan.models import ARCHS
+    from gan.train import augment_ops
+
+    cfg = TrainConfig(augment=ARCHS["fastgan"].recipe["augment"], augment_below=100)
+    assert augment_ops(cfg, 99) == ("color", "translation", "cutout")
+    assert augment_ops(cfg, 100) == ()  # a large data set: no augmentation
+    assert augment_ops(TrainConfig(augment="translation"), 10**6) == ("translation",)
