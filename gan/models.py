@@ -67,7 +67,8 @@ ARCHS: dict[str, ArchSpec] = {
             "lr_g": 2e-4,
             "lr_d": 2e-4,
             # DiffAugment's full policy below 10,000 images (every catalogue so far), off above:
-            # on Fashion-MNIST's 54,000 it cost recall (docs/gan.md, FastGAN at 32 px).
+            # on Fashion-MNIST's 54,000 translation + cutout lowered recall (docs/gan.md: the
+            # fashion-mnist-32 candidates), and FastGAN without it kept more of the spread.
             "augment": "auto",
             # The first CPU run (docs/gan-rgb64-cpu.json: class only from step 1000, at full
             # strength from 3000 of 4,800, no class head) drew the same garments in every row
