@@ -22,10 +22,10 @@ from gan.checkpoint import load_generator
 from gan.evaluate import evaluate, evaluate_baseline, prepare_for, real_reference
 
 
-def snapshots(run: Path, every: int) -> list[Path]:
+def snapshots(run: Path, every: int, last: int = 0) -> list[Path]:
     snaps = sorted((run / "snapshots").glob("step_*/generator.json"))
     picked = [p.parent for p in snaps][::-1][::every][::-1]  # the newest always included
-    return picked
+    return picked[-last:] if last else picked
 
 
 def fd_score(blocks: dict) -> float:
@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--runs", nargs="+", required=True, type=Path)
     ap.add_argument("--per-class", type=int, default=50)
     ap.add_argument("--every", type=int, default=1, help="score every n-th snapshot")
+    ap.add_argument("--last", type=int, default=0, help="score only the newest n (after --every)")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument(
@@ -65,7 +66,7 @@ def main() -> None:
             done = {r["snapshot"]: r for v in old["runs"].values() for r in v["snapshots"]}
     for run in a.runs:
         rows = []
-        for snap in snapshots(run, a.every):
+        for snap in snapshots(run, a.every, a.last):
             if str(snap) in done:
                 rows.append(done[str(snap)])
                 continue
