@@ -49,7 +49,8 @@ def mismatches(result: dict, recorded: dict) -> list[str]:
         if block["extractor"]["sha256"] != old["extractor"]["sha256"]:
             out.append(f"{name}: extractor weights differ (sha256)")
         fd, fd_old = block["real"]["frechet_distance"], old["real"]["frechet_distance"]
-        if not math.isclose(fd, fd_old, rel_tol=1e-9):
+        # Another torch thread count sums in another order: the last digits may differ.
+        if not math.isclose(fd, fd_old, rel_tol=1e-4):
             out.append(f"{name}: real reference FD {fd} here, {fd_old} recorded")
     return out
 
