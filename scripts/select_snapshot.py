@@ -56,6 +56,8 @@ def main() -> None:
         "while a run trains, to score only its new snapshots",
     )
     a = ap.parse_args()
+    if a.every < 1 or a.last < 0:
+        ap.error("--every must be >= 1 and --last >= 0")
     torch.set_num_threads(1)
     ctx = None
     report: dict = {"data": a.data, "split": "val", "per_class": a.per_class, "runs": {}}
