@@ -126,7 +126,7 @@ def memorisation(generated: torch.Tensor, held_out: torch.Tensor, seen: torch.Te
     }
 
 
-def _kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
+def kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """Distance from each row of x to its k-th nearest other row."""
     out = []
     for i in range(0, len(x), chunk):
@@ -166,7 +166,7 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict
     if k < 1:
         raise ValueError(f"precision/recall need 2+ rows in each set, got {len(real)}, {len(fake)}")
     real, fake = real.float(), fake.float()
-    r_real, r_fake = _kth_nn_radius(real, k), _kth_nn_radius(fake, k)
+    r_real, r_fake = kth_nn_radius(real, k), kth_nn_radius(fake, k)
     in_real = _ball_counts(fake, real, r_real)
     return {
         "precision": float((in_real > 0).float().mean()),

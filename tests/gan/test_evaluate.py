@@ -25,6 +25,7 @@ from gan.metrics import (
     _polynomial_kernel,
     frechet_distance,
     kernel_inception_distance,
+    kth_nn_radius,
     memorisation,
     precision_recall,
 )
@@ -136,6 +137,20 @@ def test_precision_recall_sanity():
     assert pr["precision"] > 0.9 and pr["recall"] > 0.9
     far = precision_recall(a, b + 10.0)
     assert far["precision"] == 0.0 and far["coverage"] == 0.0
+
+
+def test_kth_nn_radius_known_answers_and_recall_follows_the_spread():
+    line = torch.arange(10.0)[:, None]  # points 0..9 on a line
+    assert kth_nn_radius(line, 1, chunk=3).tolist() == [1.0] * 10
+    assert kth_nn_radius(line, 2).tolist() == [2.0, 1, 1, 1, 1, 1, 1, 1, 1, 2]
+    # The same shape drawn tighter (a less diverse generator) has smaller balls and less recall;
+    # drawn wider, larger balls and more recall: what scripts/spread.py reports.
+    gen = torch.Generator().manual_seed(1)
+    real, fake = torch.randn(1500, 8, generator=gen), torch.randn(1500, 8, generator=gen)
+    tight, wide = 0.8 * fake, 1.2 * fake
+    assert kth_nn_radius(tight, 5).median() < kth_nn_radius(real, 5).median()
+    assert kth_nn_radius(wide, 5).median() > kth_nn_radius(real, 5).median()
+    assert precision_recall(real, tight)["recall"] < precision_recall(real, wide)["recall"]
 
 
 # ---------------------------------------------------------------- evaluate, end to end

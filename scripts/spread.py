@@ -1,0 +1,71 @@
+"""How spread out a generator's images are, against the held-out real images, per feature space.
+
+Recall (Kynkaanniemi et al. 2019) counts a real image as covered when it falls inside the
+k-nearest-neighbour ball of some generated image, so it rises with the size of those balls: a
+generator whose images sit closer together than the real ones (a less diverse one) loses recall,
+and one that scatters odd images (a garbled one) gains it. This prints the median and 99th
+percentile k-NN radius (k = 5, as recall uses) of each model's images and of the held-out split's,
+at equal set sizes (the generated set is sized to the held-out one), and their ratio: below 1 the
+generator is more concentrated than the data, above 1 more scattered.
+
+    python scripts/spread.py --data fashion-mnist --split val \\
+        --models runs/fm_g24ms/snapshots/step_0016870 runs/fm_dcgan/snapshots/step_0004210
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from gan.checkpoint import load_generator
+from gan.evaluate import DEFAULT_EXTRACTORS, generate_eval_set
+from gan.extractors import build_extractors
+from gan.metrics import kth_nn_radius
+from gan.splits import load_splits
+
+K = 5
+
+
+def radii(features: torch.Tensor) -> dict:
+    r = kth_nn_radius(features.float(), K)
+    q50, q99 = r.quantile(torch.tensor([0.5, 0.99])).tolist()
+    return {"median": q50, "p99": q99}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", choices=["val", "test"], default="val")
+    ap.add_argument("--models", nargs="+", required=True, type=Path)
+    ap.add_argument("--out", type=Path, help="also write the numbers here (JSON)")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    loaded = [load_generator(m) for m in a.models]
+    meta = loaded[0][1]
+    splits = load_splits(a.data, meta["image_size"], meta["channels"])
+    if any(m["class_names"] != splits.class_names for _, m in loaded):
+        ap.error("every model must have the data's classes, in the data's order")
+    held = splits.held_out(a.split)
+    counts = torch.bincount(held.labels[held.labels >= 0], minlength=len(splits.class_names))
+    extractors = build_extractors(list(DEFAULT_EXTRACTORS), splits.fit, None, None)
+    images = {
+        str(m): generate_eval_set(g, counts.tolist())[0] for m, (g, _) in zip(a.models, loaded)
+    }
+    report: dict = {"data": a.data, "split": a.split, "k": K, "num_images": len(held), "spaces": {}}
+    for ex in extractors:
+        real = radii(ex.features(held.images))
+        space = {"held_out": real}
+        for name, imgs in images.items():
+            gen = radii(ex.features(imgs))
+            space[name] = {**gen, "median_over_real": gen["median"] / real["median"]}
+        report["spaces"][ex.name] = space
+        print(ex.name, json.dumps(space))
+    if a.out:
+        a.out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
