@@ -126,6 +126,9 @@ def memorisation(generated: torch.Tensor, held_out: torch.Tensor, seen: torch.Te
     }
 
 
+PR_K = 5  # neighbours for precision / recall / density / coverage (both papers use 5)
+
+
 def kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """Distance from each row of x to its k-th nearest other row."""
     out = []
@@ -156,7 +159,7 @@ def _nearest_fake_within(
     return torch.cat(out)
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict:
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> dict:
     """k-NN manifold metrics.
 
     precision/recall: Kynkaanniemi et al. 2019, "Improved Precision and Recall Metric";

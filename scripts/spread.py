@@ -23,14 +23,12 @@ import torch
 from gan.checkpoint import load_generator
 from gan.evaluate import DEFAULT_EXTRACTORS, generate_eval_set
 from gan.extractors import build_extractors
-from gan.metrics import kth_nn_radius
+from gan.metrics import PR_K, kth_nn_radius
 from gan.splits import load_splits
-
-K = 5
 
 
 def radii(features: torch.Tensor) -> dict:
-    r = kth_nn_radius(features.float(), K)
+    r = kth_nn_radius(features.float(), PR_K)
     q50, q99 = r.quantile(torch.tensor([0.5, 0.99])).tolist()
     return {"median": q50, "p99": q99}
 
@@ -54,7 +52,13 @@ def main() -> None:
     images = {
         str(m): generate_eval_set(g, counts.tolist())[0] for m, (g, _) in zip(a.models, loaded)
     }
-    report: dict = {"data": a.data, "split": a.split, "k": K, "num_images": len(held), "spaces": {}}
+    report: dict = {
+        "data": a.data,
+        "split": a.split,
+        "k": PR_K,
+        "num_images": len(held),
+        "spaces": {},
+    }
     for ex in extractors:
         real = radii(ex.features(held.images))
         space = {"held_out": real}
