@@ -132,6 +132,12 @@ from gan.train import train
     "recipe's: 2.0 for fastgan).",
 )
 @click.option(
+    "--mbstd-group",
+    type=click.IntRange(min=0),
+    default=None,
+    help="fastgan: minibatch standard deviation in D over groups of this many images (0 = off).",
+)
+@click.option(
     "--flip/--no-flip",
     default=None,
     help="Mirror half of each real batch (default: on for photos).",
@@ -184,6 +190,7 @@ def train_command(
     cond_start,
     cond_ramp,
     class_loss,
+    mbstd_group,
     flip,
     amp,
     threads,
@@ -213,6 +220,7 @@ def train_command(
         "flip": flip,
         "model.g_width": g_width,
         "model.d_width": d_width,
+        "model.mbstd_group": mbstd_group,
     }
     photos = not data.source.startswith("fashion-mnist")
     opts = {"flip": photos, **ARCHS[arch].recipe}

@@ -23,6 +23,9 @@ class ModelConfig:
     g_width: int = 32  # generator channels at full resolution; x2 per halving of resolution
     d_width: int = 32  # discriminator channels at full resolution; x2 per halving
     max_width: int = 256  # cap on channels per layer (keeps 64/128 px models CPU-sized)
+    # Minibatch standard deviation in D before its head (gan.nets.layers.MinibatchStd), over
+    # groups of this many images; 0 = off (every model before it). fastgan only.
+    mbstd_group: int = 0
 
     def __post_init__(self) -> None:
         if self.image_size not in SUPPORTED_SIZES:
@@ -34,6 +37,8 @@ class ModelConfig:
         for name in ("z_dim", "g_width", "d_width", "max_width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.mbstd_group < 0 or self.mbstd_group == 1:
+            raise ValueError(f"mbstd_group={self.mbstd_group}: 0 (off) or >= 2")
         from gan.models import check_arch  # the registry imports this module
 
         check_arch(self)

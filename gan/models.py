@@ -115,6 +115,8 @@ def check_arch(cfg: ModelConfig) -> None:
     spec = arch_spec(cfg.arch)
     if cfg.image_size not in spec.sizes:
         raise ValueError(f"arch {cfg.arch!r} is built for sizes {spec.sizes}, not {cfg.image_size}")
+    if cfg.mbstd_group and cfg.arch != "fastgan":
+        raise ValueError(f"mbstd_group={cfg.mbstd_group}: only arch 'fastgan' has it")
 
 
 def build_generator(cfg: ModelConfig) -> nn.Module:

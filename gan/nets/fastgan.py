@@ -15,7 +15,9 @@ High-fidelity Few-shot Image Synthesis" (ICLR 2021), written here for this proje
   features and a random quarter of it from a quarter of the 16x16 features. The paper uses a
   perceptual (LPIPS) loss; here it is L1 on pixels, so nothing is downloaded.
   The score is a projection head (Miyato & Koyama 2018, "cGANs with Projection
-  Discriminator") on globally sum-pooled 4x4 features, trained with the hinge loss.
+  Discriminator") on globally sum-pooled 4x4 features, trained with the hinge loss. With
+  `mbstd_group` the head also sees the batch's minibatch standard deviation (Karras et al.
+  2018; gan.nets.layers.MinibatchStd), against a generator that spreads too little.
   A linear class head on the same features (the auxiliary classifier of Odena, Olah & Shlens,
   ICML 2017, "AC-GAN") gives `forward_with_logits`; the trainer uses it when its
   `class_loss` weight is on (gan.train), to keep a small catalogue's classes apart.
@@ -33,7 +35,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gan.config import ModelConfig
-from gan.nets.layers import ConditionalBatchNorm2d, ConditioningStrength
+from gan.nets.layers import ConditionalBatchNorm2d, ConditioningStrength, MinibatchStd
 
 DECODER_SIZE = 32  # side of the decoders' reconstructions (the paper: 128 at 256-1024 px)
 
@@ -166,7 +168,9 @@ class Discriminator(nn.Module):
         self.down_res = [r for r in sorted(w, reverse=True) if 8 <= r < size // 2]
         self.downs = nn.ModuleList(DownBlock(w[2 * r], w[r]) for r in self.down_res)
         last = w[8] if size >= 16 else w[4]
-        self.head = nn.Sequential(_sn_conv(last, w[4], 4, 2, 1), nn.LeakyReLU(0.2))
+        g = cfg.mbstd_group
+        self.mbstd = MinibatchStd(g) if g else nn.Identity()
+        self.head = nn.Sequential(_sn_conv(last + bool(g), w[4], 4, 2, 1), nn.LeakyReLU(0.2))
         self.linear = spectral_norm(nn.Linear(w[4], 1))
         self.embed = spectral_norm(nn.Embedding(cfg.num_classes, w[4]))
         self.classify = nn.Linear(w[4], cfg.num_classes)
@@ -184,7 +188,7 @@ class Discriminator(nn.Module):
 
     def _heads(self, h8: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(projection score, class logits) from the 8x8 features."""
-        phi = self.head(h8).sum(dim=(2, 3))
+        phi = self.head(self.mbstd(h8)).sum(dim=(2, 3))
         proj = (self.embed(y) * phi).sum(dim=1)
         return self.linear(phi).squeeze(1) + self.strength(proj), self.classify(phi)
 

@@ -1,6 +1,9 @@
-"""Layers shared by the networks: class-conditional batch norm with a conditioning strength."""
+"""Layers shared by the networks: class-conditional batch norm with a conditioning strength,
+and the minibatch standard deviation of a discriminator."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -60,3 +63,30 @@ class ConditionalBatchNorm2d(nn.Module):
             s = self._strength[0].value
             gamma, beta = 1.0 + s * (gamma - 1.0), s * beta
         return out * gamma + beta
+
+
+class MinibatchStd(nn.Module):
+    """Appends one feature map: the standard deviation of the features across a group of
+    images, averaged over channels and positions.
+
+    "Minibatch standard deviation" (Karras, Aila, Laine, Lehtinen, ICLR 2018, "Progressive
+    Growing of GANs for Improved Quality, Stability, and Variation", Sec. 3): a discriminator
+    that sees how much a batch varies can tell a generator's too-similar batch from a real
+    one, which pushes the generator to spread out. Image i is grouped with the images
+    i + k * N/G (G = gcd(N, group): every batch size works; G = 1 gives a zero map).
+    """
+
+    def __init__(self, group: int) -> None:
+        super().__init__()
+        if group < 2:
+            raise ValueError(f"group={group}: must be >= 2")
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        g = math.gcd(n, self.group)
+        xs = x.float().reshape(g, n // g, *x.shape[1:])
+        std = (xs.var(dim=0, unbiased=False) + 1e-8).sqrt() if g > 1 else xs[0] * 0
+        feat = std.mean(dim=(1, 2, 3))  # (N/G,)
+        feat = feat[:, None, None, None].repeat(g, 1, h, w).to(x.dtype)
+        return torch.cat([x, feat], dim=1)

@@ -23,7 +23,7 @@ from gan.models import (
     score_real,
 )
 from gan.nets import dcgan
-from gan.nets.layers import set_conditioning
+from gan.nets.layers import MinibatchStd, set_conditioning
 from gan.sampling import sample
 from gan.train import train
 
@@ -94,6 +94,42 @@ def test_conditioning_schedule():
     assert [c.conditioning(s) for s in (0, 10, 20, 30, 99)] == [0.0, 0.0, 0.5, 1.0, 1.0]
     assert TrainConfig().conditioning(0) == 1.0  # default: conditional from the start
     assert TrainConfig(cond_start=5).conditioning(4) == 0.0
+
+
+def test_minibatch_std_has_known_answers():
+    layer = MinibatchStd(2)
+    # groups are (image i, image i + N/G): (0, 2) and (1, 3)
+    x = torch.stack([torch.full((3, 2, 2), v) for v in (0.0, 5.0, 2.0, 5.0)])
+    out = layer(x)
+    assert out.shape == (4, 4, 2, 2) and torch.equal(out[:, :3], x)
+    feat = out[:, 3, 0, 0]
+    assert torch.allclose(feat, torch.tensor([1.0, 0.0, 1.0, 0.0]), atol=1e-3)  # std of {0, 2}
+    assert torch.equal(out[:, 3], feat[:, None, None].expand(4, 2, 2))  # one value per map
+    # a batch size the group does not divide: G = gcd(N, group); G = 1 appends zeros
+    assert MinibatchStd(4)(torch.randn(6, 2, 3, 3)).shape == (6, 3, 3, 3)
+    assert MinibatchStd(4)(torch.randn(5, 2, 3, 3))[:, 2].abs().max() == 0
+    with pytest.raises(ValueError, match=">= 2"):
+        MinibatchStd(1)
+
+
+def test_mbstd_lets_fastgans_d_score_an_image_by_its_batch():
+    cfg = ModelConfig(
+        arch="fastgan", image_size=32, channels=1, num_classes=2, mbstd_group=4, **SMALL
+    )
+    torch.manual_seed(0)
+    d = build_discriminator(cfg).eval()
+    x, y = torch.rand(4, 1, 32, 32) * 2 - 1, torch.zeros(4, dtype=torch.long)
+    same = x[:1].expand(4, -1, -1, -1)  # image 0 in a batch of copies: no spread
+    assert not torch.allclose(d(x, y)[0], d(same, y)[0])
+    plain = build_discriminator(
+        ModelConfig(arch="fastgan", image_size=32, channels=1, num_classes=2, **SMALL)
+    ).eval()
+    assert torch.allclose(plain(x, y)[0], plain(same, y)[0], atol=1e-5)  # without it: per image
+    with pytest.raises(ValueError, match="0 \\(off\\) or >= 2"):
+        ModelConfig(arch="fastgan", mbstd_group=1)
+    with pytest.raises(ValueError, match="only arch 'fastgan'"):
+        ModelConfig(arch="sngan", mbstd_group=4)
+    assert ModelConfig.from_dict({"arch": "fastgan"}).mbstd_group == 0  # older configs: off
 
 
 def test_losses_have_their_textbook_values():
