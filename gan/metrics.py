@@ -159,6 +159,12 @@ def _nearest_fake_within(
     return torch.cat(out)
 
 
+def recalled(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> torch.Tensor:
+    """For each real row: whether it lies in the k-NN ball of some fake row (what recall
+    averages)."""
+    return _ball_counts(real, fake, kth_nn_radius(fake, k)) > 0
+
+
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> dict:
     """k-NN manifold metrics.
 
@@ -169,11 +175,11 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> d
     if k < 1:
         raise ValueError(f"precision/recall need 2+ rows in each set, got {len(real)}, {len(fake)}")
     real, fake = real.float(), fake.float()
-    r_real, r_fake = kth_nn_radius(real, k), kth_nn_radius(fake, k)
+    r_real = kth_nn_radius(real, k)
     in_real = _ball_counts(fake, real, r_real)
     return {
         "precision": float((in_real > 0).float().mean()),
-        "recall": float((_ball_counts(real, fake, r_fake) > 0).float().mean()),
+        "recall": float(recalled(real, fake, k).float().mean()),
         "density": float(in_real.float().mean() / k),
         "coverage": float(_nearest_fake_within(real, fake, r_real).float().mean()),
         "k": k,

@@ -6,7 +6,8 @@ generator whose images sit closer together than the real ones (a less diverse on
 and one that scatters odd images (a garbled one) gains it. This prints the median and 99th
 percentile k-NN radius (k = 5, as recall uses) of each model's images and of the held-out split's,
 at equal set sizes (the generated set is sized to the held-out one), and their ratio: below 1 the
-generator is more concentrated than the data, above 1 more scattered.
+generator is more concentrated than the data, above 1 more scattered. It also prints each model's
+recall per held-out class (which real images its balls miss, by class).
 
     python scripts/spread.py --data fashion-mnist --split val \\
         --models runs/fm_g24ms/snapshots/step_0016870 runs/fm_dcgan/snapshots/step_0004210
@@ -23,7 +24,7 @@ import torch
 from gan.checkpoint import load_generator
 from gan.evaluate import DEFAULT_EXTRACTORS, generate_eval_set
 from gan.extractors import build_extractors
-from gan.metrics import PR_K, kth_nn_radius
+from gan.metrics import PR_K, kth_nn_radius, recalled
 from gan.splits import load_splits
 
 
@@ -60,11 +61,23 @@ def main() -> None:
         "spaces": {},
     }
     for ex in extractors:
-        real = radii(ex.features(held.images))
+        real_feats = ex.features(held.images).float()
+        real = radii(real_feats)
         space = {"held_out": real}
         for name, imgs in images.items():
-            gen = radii(ex.features(imgs))
-            space[name] = {**gen, "median_over_real": gen["median"] / real["median"]}
+            feats = ex.features(imgs).float()
+            gen = radii(feats)
+            hit = recalled(real_feats, feats).float()
+            per_class = {
+                c: round(hit[held.labels == i].mean().item(), 4)
+                for i, c in enumerate(splits.class_names)
+            }
+            space[name] = {
+                **gen,
+                "median_over_real": gen["median"] / real["median"],
+                "recall": hit.mean().item(),
+                "recall_per_class": per_class,
+            }
         report["spaces"][ex.name] = space
         print(ex.name, json.dumps(space))
     if a.out:

@@ -28,6 +28,7 @@ from gan.metrics import (
     kth_nn_radius,
     memorisation,
     precision_recall,
+    recalled,
 )
 from gan.models import build_generator
 from gan.splits import Splits
@@ -151,6 +152,10 @@ def test_kth_nn_radius_known_answers_and_recall_follows_the_spread():
     assert kth_nn_radius(tight, 5).median() < kth_nn_radius(real, 5).median()
     assert kth_nn_radius(wide, 5).median() > kth_nn_radius(real, 5).median()
     assert precision_recall(real, tight)["recall"] < precision_recall(real, wide)["recall"]
+    # recalled(): which real points a fake set's 5-NN balls cover (recall is their mean)
+    pts, far = torch.tensor([[0.0], [1], [2], [3], [4], [5]]), torch.tensor([[2.5], [100.0]])
+    assert recalled(far, pts).tolist() == [True, False]
+    assert recalled(real, tight).float().mean().item() == precision_recall(real, tight)["recall"]
 
 
 # ---------------------------------------------------------------- evaluate, end to end
