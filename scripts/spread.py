@@ -61,16 +61,17 @@ def main() -> None:
         "spaces": {},
     }
     for ex in extractors:
-        real_feats = ex.features(held.images).float()
+        real_feats = ex.features(held.images)
         real = radii(real_feats)
         space = {"held_out": real}
         for name, imgs in images.items():
-            feats = ex.features(imgs).float()
+            feats = ex.features(imgs)
             gen = radii(feats)
-            hit = recalled(real_feats, feats).float()
-            per_class = {
+            hit = recalled(real_feats.float(), feats.float()).float()
+            per_class = {  # classes the split holds no image of are left out
                 c: round(hit[held.labels == i].mean().item(), 4)
                 for i, c in enumerate(splits.class_names)
+                if counts[i] > 0
             }
             space[name] = {
                 **gen,

@@ -86,7 +86,9 @@ class MinibatchStd(nn.Module):
         n, _, h, w = x.shape
         g = math.gcd(n, self.group)
         xs = x.float().reshape(g, n // g, *x.shape[1:])
-        std = (xs.var(dim=0, unbiased=False) + 1e-8).sqrt() if g > 1 else xs[0] * 0
-        feat = std.mean(dim=(1, 2, 3))  # (N/G,)
+        if g > 1:  # one value per group: (N/G,)
+            feat = (xs.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
+        else:
+            feat = xs.new_zeros(n)
         feat = feat[:, None, None, None].repeat(g, 1, h, w).to(x.dtype)
         return torch.cat([x, feat], dim=1)
