@@ -162,12 +162,21 @@ def read_meta(meta_path: Path, fmt: str, required: tuple[str, ...], what: str) -
     return meta
 
 
+def _is_safetensors_header(data: bytes) -> bool:
+    """Whether `data` opens as safetensors does: a little-endian u64 header length that fits
+    the file, then the JSON header's "{". A header length whose low byte is 0x80 starts the file
+    with pickle's first byte; this tells the two apart (a pickle never parses as this)."""
+    if len(data) < 9:
+        return False
+    return 8 + int.from_bytes(data[:8], "little") <= len(data) and data[8:9] == b"{"
+
+
 def read_verified_weights(weights_path: Path, expected_sha256: str) -> dict[str, torch.Tensor]:
     """Read a safetensors file, refusing pickles and any sha256 mismatch before parsing."""
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: missing weights file")
     data = weights_path.read_bytes()
-    if data.startswith(_PICKLE_MAGIC):
+    if data.startswith(_PICKLE_MAGIC) and not _is_safetensors_header(data):
         raise CheckpointError(
             f"{weights_path}: looks like a pickle / torch.save file, not safetensors; "
             "refusing to load it"

@@ -138,6 +138,18 @@ from gan.train import train
     help="fastgan: minibatch standard deviation in D over groups of this many images (0 = off).",
 )
 @click.option(
+    "--g-noise/--no-g-noise",
+    default=None,
+    help="fastgan: a per-pixel noise map (read from the seed's latent) into each G conv "
+    "(default off).",
+)
+@click.option(
+    "--g-convs",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="fastgan: convs per generator level, 1 (UpBlock, default) or 2 (UpBlockComp).",
+)
+@click.option(
     "--flip/--no-flip",
     default=None,
     help="Mirror half of each real batch (default: on for photos).",
@@ -191,6 +203,8 @@ def train_command(
     cond_ramp,
     class_loss,
     mbstd_group,
+    g_noise,
+    g_convs,
     flip,
     amp,
     threads,
@@ -221,6 +235,8 @@ def train_command(
         "model.g_width": g_width,
         "model.d_width": d_width,
         "model.mbstd_group": mbstd_group,
+        "model.g_noise": g_noise,
+        "model.g_convs": g_convs,
     }
     photos = not data.source.startswith("fashion-mnist")
     opts = {"flip": photos, **ARCHS[arch].recipe}

@@ -26,6 +26,12 @@ class ModelConfig:
     # Minibatch standard deviation in D before its head (gan.nets.layers.MinibatchStd), over
     # groups of this many images; 0 = off (every model before it). fastgan only.
     mbstd_group: int = 0
+    # Noise injection in G (Karras et al. 2019, StyleGAN; FastGAN's UpBlockComp): one per-pixel
+    # noise map per generator conv, read from the latent after its first z_dim entries, so an
+    # image stays a pure function of its seed. False = none (every model before it).
+    g_noise: bool = False
+    # Convs per generator level: 1 (FastGAN's UpBlock) or 2 (its UpBlockComp). fastgan only.
+    g_convs: int = 1
 
     def __post_init__(self) -> None:
         if self.image_size not in SUPPORTED_SIZES:
@@ -39,9 +45,24 @@ class ModelConfig:
                 raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
         if self.mbstd_group < 0 or self.mbstd_group == 1:
             raise ValueError(f"mbstd_group={self.mbstd_group}: 0 (off) or >= 2")
+        if self.g_convs not in (1, 2):
+            raise ValueError(f"g_convs={self.g_convs}: allowed 1, 2")
         from gan.models import check_arch  # the registry imports this module
 
         check_arch(self)
+
+    @property
+    def noise_levels(self) -> tuple[int, ...]:
+        """Sides of G's noise maps, one per conv of each level 8, 16, ..., image_size."""
+        if not self.g_noise:
+            return ()
+        sides = [8 * 2**i for i in range(self.image_size.bit_length() - 3)]
+        return tuple(r for r in sides for _ in range(self.g_convs))
+
+    @property
+    def latent_dim(self) -> int:
+        """Entries of the latent a generator takes: z_dim, then the noise maps' pixels."""
+        return self.z_dim + sum(r * r for r in self.noise_levels)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

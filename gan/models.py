@@ -3,7 +3,7 @@
 Every network follows the same small protocols, so the trainer, `sample()` and the
 checkpoint code never look at the architecture:
 
-- generator: ``G(z, y) -> images in [-1, 1]`` with ``G.cfg`` its ModelConfig (``z_dim``,
+- generator: ``G(z, y) -> images in [-1, 1]`` with ``G.cfg`` its ModelConfig (``latent_dim``,
   ``num_classes``, ``image_size``, ``channels``); batch norm in eval mode at sampling.
 - discriminator: ``D(x, y) -> scores (N,)``; one that learns an auxiliary task on real images
   also has ``D.forward_with_aux(x, y) -> (scores, aux_loss, logits | None)`` (FastGAN's
@@ -117,6 +117,8 @@ def check_arch(cfg: ModelConfig) -> None:
         raise ValueError(f"arch {cfg.arch!r} is built for sizes {spec.sizes}, not {cfg.image_size}")
     if cfg.mbstd_group and cfg.arch != "fastgan":
         raise ValueError(f"mbstd_group={cfg.mbstd_group}: only arch 'fastgan' has it")
+    if (cfg.g_noise or cfg.g_convs != 1) and cfg.arch != "fastgan":
+        raise ValueError("g_noise and g_convs: only arch 'fastgan' has them")
 
 
 def build_generator(cfg: ModelConfig) -> nn.Module:

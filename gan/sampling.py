@@ -76,7 +76,8 @@ def sample(
     try:
         with torch.inference_mode(), autocast_for(device, precision):
             for start in range(0, len(seeds), batch_size):
-                z = latents(seeds[start : start + batch_size], cfg.z_dim, truncation).to(device)
+                part = seeds[start : start + batch_size]
+                z = latents(part, cfg.latent_dim, truncation).to(device)
                 out.append(to_uint8_hwc(generator(z, y[start : start + batch_size].to(device))))
     finally:
         generator.train(was_training)

@@ -100,7 +100,7 @@ def build_run(cfg: TrainConfig, device: torch.device) -> Run:
 
 def d_step(run: Run, real: torch.Tensor, y: torch.Tensor, ops, amp, class_w: float) -> dict:
     """The arch's D loss, plus its auxiliary losses on the real images (if it has any)."""
-    z = torch.randn(real.shape[0], run.cfg.model.z_dim, device=run.device)
+    z = torch.randn(real.shape[0], run.cfg.model.latent_dim, device=run.device)
     with amp():
         with torch.no_grad():
             fake = run.G(z, y)
@@ -133,7 +133,7 @@ def g_step(run: Run, y: torch.Tensor, ops, amp, class_w: float) -> dict:
     if lam:  # pair image i with image i + B/2 under the same class
         h = y.shape[0] // 2
         y = torch.cat([y[:h], y[:h]])
-    z = torch.randn(y.shape[0], run.cfg.model.z_dim, device=run.device)
+    z = torch.randn(y.shape[0], run.cfg.model.latent_dim, device=run.device)
     run.D.requires_grad_(False)  # no weight gradients for D here: saves a third of its backward
     with amp():
         fake = run.G(z, y)
@@ -178,7 +178,7 @@ def standing_stats(
     device = next(G.parameters()).device
     gen = torch.Generator().manual_seed(12345)
     for _ in range(batches):
-        z = torch.randn(batch, G.cfg.z_dim, generator=gen).to(device)
+        z = torch.randn(batch, G.cfg.latent_dim, generator=gen).to(device)
         y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
         G(z, y)
     for bn in bns:

@@ -17,7 +17,7 @@ from gan.sampling import latents
 
 
 def images_per_s(gen, n, batch, precision, channels_last, repeats=3):
-    z = latents(list(range(batch)), gen.cfg.z_dim)
+    z = latents(list(range(batch)), gen.cfg.latent_dim)
     y = torch.arange(batch) % gen.cfg.num_classes
     if channels_last:
         gen = gen.to(memory_format=torch.channels_last)
@@ -70,7 +70,7 @@ def main():
                         flush=True,
                     )
     torch.set_num_threads(1)
-    z, y = latents(list(range(256)), gen.cfg.z_dim), torch.arange(256) % gen.cfg.num_classes
+    z, y = latents(list(range(256)), gen.cfg.latent_dim), torch.arange(256) % gen.cfg.num_classes
     with torch.inference_mode():
         a = ((gen(z, y) + 1) * 127.5).round().clamp(0, 255)
         with torch.autocast("cpu", dtype=torch.bfloat16):

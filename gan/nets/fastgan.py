@@ -7,8 +7,12 @@ High-fidelity Few-shot Image Synthesis" (ICLR 2021), written here for this proje
   blocks (the paper's UpBlock), and skip-layer excitation (SLE, the paper's Sec. 3.1): a
   low-resolution feature map gates the channels of one 8-16x larger (4->64, 8->128, 16->256).
   Norms are class-conditional batch norms (de Vries et al. 2017) whose class part is scaled by
-  the conditioning strength (Shahbazi et al. ICLR 2022; gan.nets.layers). No noise injection:
-  an image is a pure function of (z, class), so a seed gives the same image everywhere.
+  the conditioning strength (Shahbazi et al. ICLR 2022; gan.nets.layers). With `g_convs` 2 a
+  level has two convs (the paper's UpBlockComp). With `g_noise` each conv's output gets a
+  per-pixel noise map times a learned per-channel weight (zero at the start; StyleGAN's noise
+  inputs, Karras et al. CVPR 2019, as in the paper's UpBlockComp). The maps are the latent's
+  entries after the first z_dim (ModelConfig.latent_dim), not fresh draws: an image stays a
+  pure function of (latent, class), so a seed gives the same image everywhere.
 - Discriminator: spectrally normalised (Miyato et al. 2018) residual down blocks (the
   paper's DownBlockComp: a strided 4x4 + 3x3 path averaged with an avg-pool + 1x1 path), and
   the paper's self-supervision: two small decoders reconstruct the real image from the 8x8
@@ -88,16 +92,47 @@ class Generator(nn.Module):
         self.norms = nn.ModuleList(
             ConditionalBatchNorm2d(2 * w[r], k, self.strength) for r in self.res
         )
+        # The second conv of each level (UpBlockComp); absent with g_convs 1, so the weights of
+        # every model before it keep their names.
+        second = self.res if cfg.g_convs == 2 else []
+        self.convs2 = nn.ModuleList(
+            nn.Conv2d(w[r], 2 * w[r], 3, padding=1, bias=False) for r in second
+        )
+        self.norms2 = nn.ModuleList(
+            ConditionalBatchNorm2d(2 * w[r], k, self.strength) for r in second
+        )
+        self.noise_weights = nn.ParameterList(
+            nn.Parameter(torch.zeros(1, 2 * w[r], 1, 1)) for r in cfg.noise_levels
+        )
         self.pairs = sle_pairs(cfg.image_size)
         self.sles = nn.ModuleList(SLE(w[s], w[t]) for s, t in self.pairs)
         self.to_img = nn.Conv2d(w[cfg.image_size], cfg.channels, 3, padding=1)
 
+    def _noise_maps(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """The latent's entries after z_dim as (N, 1, r, r) maps, one per noisy conv."""
+        maps, at = [], self.cfg.z_dim
+        for r in self.cfg.noise_levels:
+            maps.append(z[:, at : at + r * r].reshape(-1, 1, r, r))
+            at += r * r
+        return maps
+
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = F.glu(self.start_norm(self.start(z[:, :, None, None]), y), dim=1)
+        zv = z[:, : self.cfg.z_dim]
+        h = F.glu(self.start_norm(self.start(zv[:, :, None, None]), y), dim=1)
         feats = {4: h}
-        for r, conv, norm in zip(self.res, self.convs, self.norms):
-            h = F.interpolate(h, scale_factor=2.0, mode="nearest")
-            h = F.glu(norm(conv(h), y), dim=1)
+        noises = iter(zip(self._noise_maps(z), self.noise_weights))
+
+        def up(h: torch.Tensor, conv: nn.Module, norm: ConditionalBatchNorm2d) -> torch.Tensor:
+            h = conv(h)
+            noise = next(noises, None)
+            if noise is not None:
+                h = h + noise[1] * noise[0].to(h.dtype)
+            return F.glu(norm(h, y), dim=1)
+
+        for i, r in enumerate(self.res):
+            h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"), self.convs[i], self.norms[i])
+            if self.convs2:
+                h = up(h, self.convs2[i], self.norms2[i])
             for (s, t), sle in zip(self.pairs, self.sles):
                 if t == r:
                     h = sle(feats[s], h)

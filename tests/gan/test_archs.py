@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from gan.builtin_models import BUILTIN_MODELS
-from gan.checkpoint import load_generator
+from gan.checkpoint import default_model_path, load_generator
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
 from gan.losses import d_loss, g_loss
@@ -130,6 +130,60 @@ def test_mbstd_lets_fastgans_d_score_an_image_by_its_batch():
     with pytest.raises(ValueError, match="only arch 'fastgan'"):
         ModelConfig(arch="sngan", mbstd_group=4)
     assert ModelConfig.from_dict({"arch": "fastgan"}).mbstd_group == 0  # older configs: off
+
+
+def test_fastgan_noise_is_read_from_the_latent_so_a_seed_still_fixes_the_image(tmp_path, quick_cfg):
+    cfg = ModelConfig(
+        arch="fastgan", image_size=32, channels=1, num_classes=2, g_noise=True, g_convs=2, **SMALL
+    )
+    assert cfg.noise_levels == (8, 8, 16, 16, 32, 32)  # one map per conv, two convs a level
+    assert cfg.latent_dim == cfg.z_dim + 2 * (8 * 8 + 16 * 16 + 32 * 32)
+    torch.manual_seed(0)
+    g = build_generator(cfg).eval()
+    y = torch.tensor([0, 1])
+    z = torch.randn(2, cfg.latent_dim)
+    other_noise = torch.cat([z[:, : cfg.z_dim], torch.randn(2, cfg.latent_dim - cfg.z_dim)], 1)
+    assert torch.equal(g(z, y), g(other_noise, y))  # the noise weights start at zero
+    with torch.no_grad():
+        for w in g.noise_weights:
+            w.fill_(0.5)
+    assert not torch.allclose(g(z, y), g(other_noise, y))  # now the noise maps draw details
+    assert torch.equal(g(z, y), g(z.clone(), y))  # ... and the latent alone fixes them
+    alone = sample(g, [1], [4], batch_size=1)
+    assert torch.equal(sample(g, [0, 1, 0], [3, 4, 5])[1], alone[0])  # batch-independent
+
+    # the trainer draws the whole latent, and the noise weights learn
+    data = load_image_folder(_photos(tmp_path / "p"), 32, 1)
+    g2, meta = load_generator(
+        train(quick_cfg(cfg, batch_size=10, epochs=2, mode_seeking=0.1), data, tmp_path / "r")
+    )
+    assert meta["model"]["g_noise"] is True and meta["model"]["g_convs"] == 2
+    assert all(w.abs().sum() > 0 for w in g2.noise_weights)
+    assert sample(g2, [0, 1], [1, 2]).shape == (2, 32, 32, 1)
+
+
+def test_noise_and_second_convs_are_fastgan_only_and_off_in_older_configs():
+    for bad in ({"arch": "sngan", "g_noise": True}, {"arch": "dcgan", "g_convs": 2, "z_dim": 100}):
+        with pytest.raises(ValueError, match="only arch 'fastgan'"):
+            ModelConfig(**bad)
+    with pytest.raises(ValueError, match="allowed 1, 2"):
+        ModelConfig(arch="fastgan", g_convs=3)
+    old = ModelConfig.from_dict({"arch": "fastgan"})
+    assert (old.g_noise, old.g_convs, old.noise_levels, old.latent_dim) == (False, 1, (), 128)
+    # a plain FastGAN keeps its weight names; a second conv per level only adds some
+    plain = set(build_generator(ModelConfig(arch="fastgan", **SMALL)).state_dict())
+    comp = set(build_generator(ModelConfig(arch="fastgan", g_convs=2, **SMALL)).state_dict())
+    assert plain < comp and not any("convs2" in k or "noise" in k for k in plain)
+
+
+def test_the_default_model_samples_the_bytes_it_did_before_noise_and_second_convs():
+    g, meta = load_generator(default_model_path())
+    assert meta["model"]["arch"] == "fastgan" and "g_noise" not in meta["model"]
+    images = sample(g, [i % g.cfg.num_classes for i in range(26)], list(range(26)))
+    # sha256 of these 26 samples computed with the code before them (commit dfc8967)
+    assert hashlib.sha256(images.numpy().tobytes()).hexdigest() == (
+        "b4835d1604c8c5216e36ab27deb8d84e8137dd9b8e4b295090f4db8bee725fb2"
+    )
 
 
 def test_losses_have_their_textbook_values():

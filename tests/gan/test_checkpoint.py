@@ -3,6 +3,7 @@ import pickle
 
 import pytest
 import torch
+from safetensors.torch import save as st_save_bytes
 
 from gan.builtin_models import BUILTIN_MODELS, builtin_model_names, builtin_model_path
 from gan.checkpoint import (
@@ -10,6 +11,7 @@ from gan.checkpoint import (
     default_model_path,
     init_generator_checkpoint,
     load_generator,
+    read_verified_weights,
     sha256_bytes,
 )
 from gan.sampling import sample
@@ -64,6 +66,19 @@ def test_pickle_renamed_to_safetensors_is_refused_even_with_matching_hash(ckpt):
     (ckpt / "generator.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="pickle"):
         load_generator(ckpt)
+
+
+def test_safetensors_whose_header_length_starts_with_pickles_byte_loads(tmp_path):
+    # the file opens with its header length, little-endian: 0x80 in its low byte is also the
+    # first byte of a pickle, which must not refuse a real safetensors file
+    for n in range(1, 300):
+        data = st_save_bytes({"w" * n: torch.zeros(2)})
+        if data[0] == 0x80:
+            break
+    assert data[0] == 0x80
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(data)
+    assert torch.equal(read_verified_weights(path, sha256_bytes(data))["w" * n], torch.zeros(2))
 
 
 def test_torch_save_file_is_refused(tmp_path):

@@ -42,7 +42,7 @@ class ImagesOf(nn.Module):
 
     def __init__(self, data):
         super().__init__()
-        self.cfg = SimpleNamespace(num_classes=len(data.class_names), z_dim=4)
+        self.cfg = SimpleNamespace(num_classes=len(data.class_names), latent_dim=4)
         self.anchor = nn.Parameter(torch.zeros(1))
         self.by_class = [data.images[data.labels == k] for k in range(len(data.class_names))]
 
