@@ -165,7 +165,8 @@ def read_meta(meta_path: Path, fmt: str, required: tuple[str, ...], what: str) -
 def _is_safetensors_header(data: bytes) -> bool:
     """Whether `data` opens as safetensors does: a little-endian u64 header length that fits
     the file, then the JSON header's "{". A header length whose low byte is 0x80 starts the file
-    with pickle's first byte; this tells the two apart (a pickle never parses as this)."""
+    with pickle's first byte; this tells the two apart. A file that passes goes to the
+    safetensors parser, which refuses anything else: nothing is ever unpickled."""
     if len(data) < 9:
         return False
     return 8 + int.from_bytes(data[:8], "little") <= len(data) and data[8:9] == b"{"

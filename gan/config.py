@@ -28,7 +28,7 @@ class ModelConfig:
     mbstd_group: int = 0
     # Noise injection in G (Karras et al. 2019, StyleGAN; FastGAN's UpBlockComp): one per-pixel
     # noise map per generator conv, read from the latent after its first z_dim entries, so an
-    # image stays a pure function of its seed. False = none (every model before it).
+    # image stays a pure function of its seed. False = none (every model before it). fastgan only.
     g_noise: bool = False
     # Convs per generator level: 1 (FastGAN's UpBlock) or 2 (its UpBlockComp). fastgan only.
     g_convs: int = 1
