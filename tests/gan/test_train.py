@@ -1,8 +1,12 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 from gan.checkpoint import CheckpointError, load_generator
 from gan.cli import train_command
@@ -231,3 +235,18 @@ def test_keep_snapshots_keeps_every_checkpoint_loadable(tiny_folder, tmp_path):
     assert [m["training"]["steps"] for m in metas] == [1, 2, 3]
     assert metas[-1]["sha256"] == json.loads((out / "generator.json").read_text())["sha256"]
     assert len({m["sha256"] for m in metas}) == 3
+
+
+def test_export_raw_generator_writes_the_train_states_g_beside_the_ema_one(tiny_folder, tmp_path):
+    data = load_image_folder(tiny_folder, 32, 3)
+    run = train(_cfg(data, epochs=1, ema_start=0), data, tmp_path / "r")
+    script = Path(__file__).parents[2] / "scripts" / "export_raw_generator.py"
+    subprocess.run([sys.executable, str(script), str(run), str(tmp_path / "raw")], check=True)
+    raw, meta = load_generator(tmp_path / "raw")
+    ema, _ = load_generator(run)
+    state = load_file(run / "train_state.safetensors")
+    weights = [k for k in raw.state_dict() if "running" not in k and "num_batches" not in k]
+    assert all(torch.equal(raw.state_dict()[k], state[f"G.{k}"]) for k in weights)
+    assert any(not torch.equal(raw.state_dict()[k], ema.state_dict()[k]) for k in weights)
+    assert meta["weights_of"].startswith("the raw generator") and meta["training"]["steps"] > 0
+    assert sample(raw, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
