@@ -116,23 +116,31 @@ class Generator(nn.Module):
             at += r * r
         return maps
 
+    @staticmethod
+    def _conv(
+        h: torch.Tensor,
+        y: torch.Tensor,
+        conv: nn.Module,
+        norm: ConditionalBatchNorm2d,
+        noise: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> torch.Tensor:
+        """conv, + noise map x per-channel weight (if any), conditional norm, GLU."""
+        h = conv(h)
+        if noise is not None:
+            maps, weight = noise
+            h = h + weight * maps.to(h.dtype)
+        return F.glu(norm(h, y), dim=1)
+
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         zv = z[:, : self.cfg.z_dim]
         h = F.glu(self.start_norm(self.start(zv[:, :, None, None]), y), dim=1)
         feats = {4: h}
-        noises = iter(zip(self._noise_maps(z), self.noise_weights))
-
-        def up(h: torch.Tensor, conv: nn.Module, norm: ConditionalBatchNorm2d) -> torch.Tensor:
-            h = conv(h)
-            noise = next(noises, None)
-            if noise is not None:
-                h = h + noise[1] * noise[0].to(h.dtype)
-            return F.glu(norm(h, y), dim=1)
-
+        noises = iter(zip(self._noise_maps(z), self.noise_weights))  # in conv order
         for i, r in enumerate(self.res):
-            h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"), self.convs[i], self.norms[i])
+            h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+            h = self._conv(h, y, self.convs[i], self.norms[i], next(noises, None))
             if self.convs2:
-                h = up(h, self.convs2[i], self.norms2[i])
+                h = self._conv(h, y, self.convs2[i], self.norms2[i], next(noises, None))
             for (s, t), sle in zip(self.pairs, self.sles):
                 if t == r:
                     h = sle(feats[s], h)
