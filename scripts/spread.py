@@ -7,7 +7,9 @@ and one that scatters odd images (a garbled one) gains it. This prints the media
 percentile k-NN radius (k = 5, as recall uses) of each model's images and of the held-out split's,
 at equal set sizes (the generated set is sized to the held-out one), and their ratio: below 1 the
 generator is more concentrated than the data, above 1 more scattered. It also prints each model's
-recall per held-out class (which real images its balls miss, by class).
+recall per held-out class (which real images its balls miss, by class), and three pixel
+statistics of the held-out images it misses against those it covers (median and 90th percentile
+of brightness, contrast and detail), to tell what kind of image a generator leaves out.
 
     python scripts/spread.py --data fashion-mnist --split val \\
         --models runs/fm_g24ms/snapshots/step_0016870 runs/fm_dcgan/snapshots/step_0004210
@@ -34,6 +36,35 @@ def radii(features: torch.Tensor) -> dict:
     return {"median": q50, "p99": q99}
 
 
+def pixel_stats(images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per image, on the 0-255 scale: mean (brightness), standard deviation (contrast) and mean
+    absolute 4-neighbour Laplacian (detail: prints, seams, texture)."""
+    x = images.float()
+    lap = (
+        4 * x[..., 1:-1, 1:-1]
+        - x[..., :-2, 1:-1]
+        - x[..., 2:, 1:-1]
+        - x[..., 1:-1, :-2]
+        - x[..., 1:-1, 2:]
+    )
+    return {
+        "brightness": x.mean((1, 2, 3)),
+        "contrast": x.std((1, 2, 3)),
+        "detail": lap.abs().mean((1, 2, 3)),
+    }
+
+
+def missed_vs_recalled(stats: dict[str, torch.Tensor], hit: torch.Tensor) -> dict:
+    q = torch.tensor([0.5, 0.9])
+    return {
+        name: {
+            group: [round(v, 2) for v in values[mask].quantile(q).tolist()] if mask.any() else None
+            for group, mask in (("missed", ~hit), ("recalled", hit))
+        }
+        for name, values in stats.items()
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -49,6 +80,7 @@ def main() -> None:
         ap.error("every model must have the data's classes, in the data's order")
     held = splits.held_out(a.split)
     counts = torch.bincount(held.labels[held.labels >= 0], minlength=len(splits.class_names))
+    held_stats = pixel_stats(held.images)
     extractors = build_extractors(list(DEFAULT_EXTRACTORS), splits.fit, None, None)
     images = {
         str(m): generate_eval_set(g, counts.tolist())[0] for m, (g, _) in zip(a.models, loaded)
@@ -67,17 +99,18 @@ def main() -> None:
         for name, imgs in images.items():
             feats = ex.features(imgs)
             gen = radii(feats)
-            hit = recalled(real_feats.float(), feats.float()).float()
+            hit = recalled(real_feats.float(), feats.float())
             per_class = {  # classes the split holds no image of are left out
-                c: round(hit[held.labels == i].mean().item(), 4)
+                c: round(hit[held.labels == i].float().mean().item(), 4)
                 for i, c in enumerate(splits.class_names)
                 if counts[i] > 0
             }
             space[name] = {
                 **gen,
                 "median_over_real": gen["median"] / real["median"],
-                "recall": hit.mean().item(),
+                "recall": hit.float().mean().item(),
                 "recall_per_class": per_class,
+                "missed_vs_recalled_median_p90": missed_vs_recalled(held_stats, hit),
             }
         report["spaces"][ex.name] = space
         print(ex.name, json.dumps(space))

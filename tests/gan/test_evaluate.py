@@ -1,4 +1,6 @@
+import importlib.util
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -156,6 +158,29 @@ def test_kth_nn_radius_known_answers_and_recall_follows_the_spread():
     pts, far = torch.tensor([[0.0], [1], [2], [3], [4], [5]]), torch.tensor([[2.5], [100.0]])
     assert recalled(far, pts).tolist() == [True, False]
     assert recalled(real, tight).float().mean().item() == precision_recall(real, tight)["recall"]
+
+
+def _script(name: str):
+    path = Path(__file__).parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_spread_pixel_stats_known_answers_and_missed_against_recalled():
+    spread = _script("spread")
+    flat = torch.full((1, 1, 8, 8), 100, dtype=torch.uint8)  # grey: no contrast, no detail
+    checker = (torch.arange(64).view(8, 8) + torch.arange(8)[:, None]) % 2 * 255  # 0/255 squares
+    stats = spread.pixel_stats(torch.cat([flat, checker.to(torch.uint8).view(1, 1, 8, 8)]))
+    assert stats["brightness"].tolist() == [100.0, 127.5]
+    assert stats["contrast"][0] == 0 and stats["contrast"][1] > 127
+    # a checkerboard's Laplacian is +-4 * 255 at every inner pixel
+    assert stats["detail"].tolist() == [0.0, 1020.0]
+    hit = torch.tensor([True, False])
+    split = spread.missed_vs_recalled(stats, hit)
+    assert split["detail"] == {"missed": [1020.0, 1020.0], "recalled": [0.0, 0.0]}
+    assert spread.missed_vs_recalled(stats, torch.tensor([True, True]))["detail"]["missed"] is None
 
 
 # ---------------------------------------------------------------- evaluate, end to end
