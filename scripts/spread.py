@@ -37,7 +37,7 @@ def radii(features: torch.Tensor) -> dict:
 
 
 def pixel_stats(images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per image, on the 0-255 scale: mean (brightness), standard deviation (contrast) and mean
+    """Per image of (N, C, H, W) uint8: mean (brightness), standard deviation (contrast) and mean
     absolute 4-neighbour Laplacian (detail: prints, seams, texture)."""
     x = images.float()
     lap = (
