@@ -65,10 +65,21 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, border: int = 4) -> torch.Ten
     return (num / den).mean(dim=(1, 2, 3)).float()
 
 
+def laplacian4(g):
+    """The 4-neighbour Laplacian over the last two axes (the valid region), of a float numpy
+    array or torch tensor of any leading shape."""
+    return (
+        g[..., 1:-1, :-2]
+        + g[..., 1:-1, 2:]
+        + g[..., :-2, 1:-1]
+        + g[..., 2:, 1:-1]
+        - 4 * g[..., 1:-1, 1:-1]
+    )
+
+
 def laplacian_variance(pixels: np.ndarray) -> float:
     """Variance of the 4-neighbour Laplacian of the grey image (0..255 scale), a no-reference
     sharpness measure (Pech-Pacheco et al. 2000): higher is sharper. pixels: uint8 (H, W, C)."""
     g = pixels.astype(np.float64)
     g = g.mean(axis=2) if g.ndim == 3 else g
-    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
-    return float(lap.var())
+    return float(laplacian4(g).var())

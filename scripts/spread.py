@@ -28,6 +28,7 @@ from gan.evaluate import DEFAULT_EXTRACTORS, generate_eval_set
 from gan.extractors import build_extractors
 from gan.metrics import PR_K, kth_nn_radius, recalled
 from gan.splits import load_splits
+from gan.sr_metrics import laplacian4
 
 
 def radii(features: torch.Tensor) -> dict:
@@ -40,17 +41,10 @@ def pixel_stats(images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per image of (N, C, H, W) uint8: mean (brightness), standard deviation (contrast) and mean
     absolute 4-neighbour Laplacian (detail: prints, seams, texture)."""
     x = images.float()
-    lap = (
-        4 * x[..., 1:-1, 1:-1]
-        - x[..., :-2, 1:-1]
-        - x[..., 2:, 1:-1]
-        - x[..., 1:-1, :-2]
-        - x[..., 1:-1, 2:]
-    )
     return {
         "brightness": x.mean((1, 2, 3)),
         "contrast": x.std((1, 2, 3)),
-        "detail": lap.abs().mean((1, 2, 3)),
+        "detail": laplacian4(x).abs().mean((1, 2, 3)),
     }
 
 
@@ -100,15 +94,16 @@ def main() -> None:
             feats = ex.features(imgs)
             gen = radii(feats)
             hit = recalled(real_feats.float(), feats.float())
+            rate = hit.float()
             per_class = {  # classes the split holds no image of are left out
-                c: round(hit[held.labels == i].float().mean().item(), 4)
+                c: round(rate[held.labels == i].mean().item(), 4)
                 for i, c in enumerate(splits.class_names)
                 if counts[i] > 0
             }
             space[name] = {
                 **gen,
                 "median_over_real": gen["median"] / real["median"],
-                "recall": hit.float().mean().item(),
+                "recall": rate.mean().item(),
                 "recall_per_class": per_class,
                 "missed_vs_recalled_median_p90": missed_vs_recalled(held_stats, hit),
             }
