@@ -150,13 +150,19 @@ def bench_gan(
     device="cpu",
     split="test",
     baseline_path=None,
+    class_mix="fit",
 ) -> dict:
     """Score `model_path` and the classic baseline (`baseline_path`, or trained here on
-    `device` for the model's wall time, or for `epochs`)."""
+    `device` for the model's wall time, or for `epochs`).
+
+    `class_mix` (gan.evaluate.CLASS_MIXES): "fit" by default, because the classic is
+    unconditional: it draws the classes in the mix of the fit split it learned, and cannot be
+    asked for another, so ours is asked for that mix too and the two sets differ in their images
+    only."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     generator, meta = load_generator(model_path)
-    ctx = prepare_for(meta, source, split, per_class, cache_dir=cache_dir)
+    ctx = prepare_for(meta, source, split, per_class, cache_dir=cache_dir, class_mix=class_mix)
     if baseline_path is None:
         baseline_path = train_classic(ctx, meta, out, seed, device, epochs, on_progress)
     G_classic, classic_meta = load_generator(baseline_path)
@@ -190,6 +196,7 @@ def bench_gan(
         "data": source,
         "split": split,
         "num_generated_each": ctx.num_generated,
+        "class_mix": class_mix,
         "primary_extractor": primary,
         "ours": {
             "model": str(model_path),

@@ -17,6 +17,7 @@ from gan.cli_common import MODEL_DIR, data_for, data_option, resolve_model
 from gan.config import ModelConfig, TrainConfig
 from gan.data import DataError
 from gan.device import resolve_device
+from gan.evaluate_cli import class_mix_option
 from gan.models import ARCHS
 from gan.sampling import MAX_SEED, sample
 from gan.splits import load_splits, train_split
@@ -380,7 +381,15 @@ def make_bench_gan_command(resolver=None) -> click.Command:
         show_default=True,
         help="Held-out real images to score against (test: the report).",
     )
-    @click.option("--per-class", type=click.IntRange(2, 100_000), default=1000, show_default=True)
+    @click.option(
+        "--per-class",
+        type=click.IntRange(2, 100_000),
+        default=1000,
+        show_default=True,
+        help="Generated images per class on average, shared out by --class-mix (default: the fit "
+        "split's mix, the one the unconditional classic learned).",
+    )
+    @class_mix_option("fit")
     @click.option(
         "--out",
         "out_dir",
@@ -412,6 +421,7 @@ def make_bench_gan_command(resolver=None) -> click.Command:
         baseline,
         split,
         per_class,
+        class_mix,
         out_dir,
         cache_dir,
         threads,
@@ -443,6 +453,7 @@ def make_bench_gan_command(resolver=None) -> click.Command:
                 device=resolve_device(device),
                 split=split,
                 baseline_path=baseline,
+                class_mix=class_mix,
             )
         except (CheckpointError, DataError, RuntimeError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc

@@ -47,6 +47,14 @@ from gan.splits import Splits, check_split, concat, load_splits
 EVAL_SEED_BASE = 10_000_000  # generated image i (in class order) uses seed BASE + i
 DEFAULT_EXTRACTORS = ("smallcnn", "resnet", "random")
 REAL_SUBSET_SEED = 0  # which train images form the real reference
+# How the generated set (and the real reference) shares its images among the classes:
+# "held-out": in the held-out split's class proportions, so that FD, KID and PRDC compare two
+# sets with one class mix (a class-balanced set scored against an imbalanced split measures the
+# mix as much as the images; the default); "fit": in the fit split's proportions (the mix an
+# unconditional baseline learned, the fair setting against one where the splits' mixes differ);
+# "uniform": the same count for every class (the evaluation before 2026-12-07). On a balanced
+# source (Fashion-MNIST) all three give the same counts.
+CLASS_MIXES = ("held-out", "fit", "uniform")
 SPLIT_NOTE = {
     "val": "validation split carved from train: for choosing snapshots and recipes",
     "test": "test split: for the report only; never choose anything by it",
@@ -64,6 +72,28 @@ def split_data(
 def per_class_subset(data: ImageDataset, per_class: int) -> ImageDataset:
     """The first `per_class` images of each class (fewer where a class has fewer)."""
     return data.subset(_first_per_class(data.labels, [per_class] * len(data.class_names)))
+
+
+def class_counts(per_class: int, mix: str, held: Sequence[int], fit: Sequence[int]) -> list[int]:
+    """Images per class for an evaluation: `per_class` x the number of classes in all, shared
+    out by `mix` (CLASS_MIXES) over the classes' `held` (held-out) or `fit` counts, by largest
+    remainder (ties to the lower class index), each capped by the class's fit images (the real
+    reference is drawn from them)."""
+    if mix not in CLASS_MIXES:
+        raise ValueError(f"class mix {mix!r}: expected one of {', '.join(CLASS_MIXES)}")
+    if mix == "uniform":
+        wanted = [per_class] * len(fit)
+    else:
+        weights = held if mix == "held-out" else fit
+        total, share = per_class * len(fit), sum(weights)
+        if not share:
+            raise ValueError(f"class mix {mix!r}: that split has no images of the model's classes")
+        exact = [total * w / share for w in weights]
+        wanted = [int(x) for x in exact]
+        by_remainder = sorted(range(len(exact)), key=lambda k: (wanted[k] - exact[k], k))
+        for k in by_remainder[: total - sum(wanted)]:
+            wanted[k] += 1
+    return [min(w, n) for w, n in zip(wanted, fit)]
 
 
 def _first_per_class(labels: torch.Tensor, counts: Sequence[int]) -> torch.Tensor:
@@ -158,6 +188,7 @@ class EvalContext:
     to_model: torch.Tensor  # data class index -> model class index (-1 where not a model class)
     refs: list[Reference]
     kid_subset_size: int = 1000
+    class_mix: str = "held-out"
 
     @property
     def num_generated(self) -> int:
@@ -183,9 +214,13 @@ def prepare(
     specs: dict[str, ExtractorSpec] | None = None,
     splits: Splits | None = None,
     kid_subset_size: int = 1000,
+    class_mix: str = "held-out",
 ) -> EvalContext:
     """Load the splits (unless given), build the extractors on the fit split and embed the real
     images once; a model and any baselines are then scored against this context.
+
+    `per_class` x the number of classes images are generated (and drawn from the fit split for
+    the real reference), shared out among the classes by `class_mix` (CLASS_MIXES).
 
     `extractors`: names (built from `specs`, default gan.extractors.DEFAULT_SPECS, and cached)
     or ready Extractor objects (e.g. gan.extractors.from_shipped_classifier), in table order."""
@@ -197,7 +232,8 @@ def prepare(
     held_images, held_labels = _restrict(splits.held_out(split), to_model)
     fit_images, fit_labels = _restrict(splits.fit, to_model)
     available = torch.bincount(fit_labels, minlength=len(mapping)).tolist()
-    counts = [min(per_class, n) for n in available]
+    held_counts = torch.bincount(held_labels, minlength=len(mapping)).tolist()
+    counts = class_counts(per_class, class_mix, held_counts, available)
     order = torch.randperm(
         len(fit_labels), generator=torch.Generator().manual_seed(REAL_SUBSET_SEED)
     )
@@ -229,6 +265,7 @@ def prepare(
         to_model,
         refs,
         kid_subset_size,
+        class_mix,
     )
 
 
@@ -342,6 +379,7 @@ def _context_info(ctx: EvalContext) -> dict:
         "split_note": SPLIT_NOTE[ctx.split],
         "splits": ctx.splits.info,
         "num_generated": ctx.num_generated,
+        "class_mix": ctx.class_mix,
         "per_class_counts": dict(zip(ctx.class_names, ctx.counts)),
         "num_held_out": int(len(ctx.held_labels)),
         "num_real_reference": int(len(ctx.real_labels)),
@@ -365,9 +403,10 @@ def evaluate(
     ctx: EvalContext | None = None,
     baseline=None,
     baseline_name: str = "classic_dcgan",
+    class_mix: str = "held-out",
 ) -> dict:
-    """Score a generator (JSON-able dict). `per_class` caps the images per class (generated and
-    real reference alike; a class with fewer fit images gets that many). `baseline`: a
+    """Score a generator (JSON-able dict). `per_class` x the number of classes images, generated
+    and real reference alike, shared out by `class_mix` (see prepare). `baseline`: a
     generator (any arch; an unconditional one ignores the class) or uint8 (N, C, H, W) images
     of it, scored alongside.
     `ctx` (from prepare) reuses loaded splits, extractors and real features."""
@@ -380,6 +419,7 @@ def evaluate(
         cache_dir=cache_dir,
         specs=specs,
         splits=splits,
+        class_mix=class_mix,
     )
     fake, fake_labels = generate_eval_set(generator, ctx.counts, truncation=truncation)
     per_extractor = score_generated(ctx, fake, fake_labels)

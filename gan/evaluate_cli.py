@@ -10,9 +10,23 @@ import torch
 from gan.checkpoint import CheckpointError, load_generator, update_meta
 from gan.cli_common import data_for, data_option, resolve_model
 from gan.data import DataError
-from gan.evaluate import DEFAULT_EXTRACTORS, evaluate, headline
+from gan.evaluate import CLASS_MIXES, DEFAULT_EXTRACTORS, evaluate, headline
 from gan.extractors import DEFAULT_SPECS
 from gan.splits import SPLITS
+
+
+def class_mix_option(default: str):
+    """`--class-mix`: how the compared sets share their images among the classes (CLASS_MIXES)."""
+    return click.option(
+        "--class-mix",
+        type=click.Choice(CLASS_MIXES),
+        default=default,
+        show_default=True,
+        help="How the generated set (and the real reference) is shared out among the classes: "
+        "in the held-out split's proportions (then FD, KID and PRDC compare sets with one class "
+        "mix), the fit split's (the mix an unconditional baseline learned: the fair one against "
+        "it), or the same count for each.",
+    )
 
 
 def metrics_key(split: str) -> str:
@@ -48,9 +62,10 @@ def make_evaluate_command(resolver=None) -> click.Command:
         type=click.IntRange(2, 100_000),
         default=1000,
         show_default=True,
-        help="Generated images per class, and real train images per class for the reference "
-        "(a class with fewer train images gets that many of both).",
+        help="Generated images per class on average (and as many real train images for the "
+        "reference), shared out among the classes by --class-mix.",
     )
+    @class_mix_option("held-out")
     @click.option(
         "--cache-dir",
         type=click.Path(file_okay=False),
@@ -68,7 +83,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
     def evaluate_command(
-        model, source, split, extractors, per_class, cache_dir, threads, write, as_json
+        model, source, split, extractors, per_class, class_mix, cache_dir, threads, write, as_json
     ):
         """Score a generator in several feature spaces: FD, KID, precision/recall/density/
         coverage, class consistency and memorisation, each beside the real images' own score."""
@@ -89,6 +104,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
                 cache_dir,
                 split=split,
                 extractors=tuple(extractors) or DEFAULT_EXTRACTORS,
+                class_mix=class_mix,
             )
         except (DataError, ValueError, CheckpointError) as exc:
             raise click.ClickException(str(exc)) from exc

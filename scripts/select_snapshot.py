@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from gan.checkpoint import load_generator
-from gan.evaluate import evaluate, evaluate_baseline, prepare_for, real_reference
+from gan.evaluate import CLASS_MIXES, evaluate, evaluate_baseline, prepare_for, real_reference
 
 
 def snapshots(run: Path, every: int, last: int = 0) -> list[Path]:
@@ -45,6 +45,12 @@ def main() -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--runs", nargs="+", required=True, type=Path)
     ap.add_argument("--per-class", type=int, default=50)
+    ap.add_argument(
+        "--class-mix",
+        choices=CLASS_MIXES,
+        default="held-out",
+        help="how the generated set is shared out among the classes (gan.evaluate)",
+    )
     ap.add_argument("--every", type=int, default=1, help="score every n-th snapshot")
     ap.add_argument("--last", type=int, default=0, help="score only the newest n (after --every)")
     ap.add_argument("--cache-dir", default=None)
@@ -52,7 +58,7 @@ def main() -> None:
     ap.add_argument(
         "--reuse",
         action="store_true",
-        help="keep the rows of snapshots OUT already scored (same data and per-class): rerun "
+        help="keep the rows of snapshots OUT already scored (same data, per-class, mix): rerun "
         "while a run trains, to score only its new snapshots",
     )
     a = ap.parse_args()
@@ -60,11 +66,19 @@ def main() -> None:
         ap.error("--every must be >= 1 and --last >= 0")
     torch.set_num_threads(1)
     ctx = None
-    report: dict = {"data": a.data, "split": "val", "per_class": a.per_class, "runs": {}}
+    report: dict = {
+        "data": a.data,
+        "split": "val",
+        "per_class": a.per_class,
+        "class_mix": a.class_mix,
+        "runs": {},
+    }
     done: dict[str, dict] = {}
     if a.reuse and a.out.is_file():
         old = json.loads(a.out.read_text())
-        if (old["data"], old["per_class"]) == (a.data, a.per_class):
+        # Reports from before class mixes existed scored every class alike ("uniform").
+        key = (old["data"], old["per_class"], old.get("class_mix", "uniform"))
+        if key == (a.data, a.per_class, a.class_mix):
             done = {r["snapshot"]: r for v in old["runs"].values() for r in v["snapshots"]}
     for run in a.runs:
         rows = []
@@ -74,7 +88,9 @@ def main() -> None:
                 continue
             g, meta = load_generator(snap)
             if ctx is None:
-                ctx = prepare_for(meta, a.data, "val", a.per_class, cache_dir=a.cache_dir)
+                ctx = prepare_for(
+                    meta, a.data, "val", a.per_class, cache_dir=a.cache_dir, class_mix=a.class_mix
+                )
             if meta["model"].get("arch") == "dcgan":  # unconditional: no classes to request
                 blocks = evaluate_baseline(g, ctx)["extractors"]
                 real = real_reference(ctx)

@@ -14,12 +14,14 @@ from gan.checkpoint import init_generator_checkpoint, load_generator, update_met
 from gan.config import ModelConfig
 from gan.data import load_source
 from gan.evaluate import (
+    class_counts,
     compare_to_baseline,
     evaluate,
     evaluate_baseline,
     headline,
     per_class_subset,
     prepare,
+    real_reference,
 )
 from gan.evaluate_cli import make_evaluate_command
 from gan.extractors import quick_specs
@@ -258,6 +260,50 @@ def test_the_report_lists_every_extractor_and_the_baseline(splits, ctx):
     assert "baseline/model: FD" in text and "split: val" in text
 
 
+def test_class_counts_share_the_images_out_by_the_chosen_mix():
+    held, fit = [6, 3, 1], [50, 50, 4]
+    assert class_counts(10, "uniform", held, fit) == [10, 10, 4]  # capped by the fit images
+    assert class_counts(10, "held-out", held, fit) == [18, 9, 3]  # 30 in all, as 6 : 3 : 1
+    # 15 as 9 : 4.5 : 1.5: the one left over goes to the largest remainder, ties to the lower
+    assert class_counts(5, "held-out", held, fit) == [9, 5, 1]
+    assert class_counts(10, "fit", held, fit) == [15, 14, 1]  # 30 as 14.4 : 14.4 : 1.2
+    assert class_counts(10, "held-out", [1, 1, 8], fit) == [3, 3, 4]  # 24 wanted, 4 there
+    for mix in ("held-out", "fit", "uniform"):  # a balanced source: every mix is the same
+        assert class_counts(4, mix, [5, 5, 5], [9, 9, 9]) == [4, 4, 4]
+    with pytest.raises(ValueError, match="expected one of held-out, fit, uniform"):
+        class_counts(4, "prior", held, fit)
+    with pytest.raises(ValueError, match="no images of the model's classes"):
+        class_counts(4, "held-out", [0, 0, 0], fit)
+
+
+def test_an_imbalanced_held_out_split_sets_the_class_mix_of_what_is_compared(splits, cache):
+    # class 0 ten times as common as each other class in the held-out (validation) images
+    wanted = [30] + [3] * 9
+    lopsided = Splits(
+        splits.fit, splits.val.subset(_first(splits.val.labels, wanted)), splits.test, splits.info
+    )
+    ctxs = {
+        mix: prepare("fashion-mnist", 32, 1, splits.class_names, "val", 6, ["random"], cache,
+                     QUICK, lopsided, class_mix=mix)
+        for mix in ("held-out", "uniform")
+    }  # fmt: skip
+    # 60 in all as 30 : 3 x 9 (31.6, 3.2 each): the two left over to class 0, then class 1
+    assert ctxs["held-out"].counts == [32, 4] + [3] * 8
+    assert ctxs["uniform"].counts == [6] * 10
+    for ctx in ctxs.values():  # the real reference has the generated set's class counts
+        assert torch.bincount(ctx.real_labels, minlength=10).tolist() == ctx.counts
+    # Real photos in the held-out mix are nearer the held-out photos than a balanced set is.
+    fd = {m: real_reference(c)["random"]["frechet_distance"] for m, c in ctxs.items()}
+    assert fd["held-out"] < 0.9 * fd["uniform"], fd
+    result = evaluate(ImagesOf(splits.fit), _meta(splits), ctx=ctxs["held-out"])
+    assert result["class_mix"] == "held-out" and result["num_generated"] == 60
+    assert result["per_class_counts"]["t-shirt"] == 32
+
+
+def _first(labels: torch.Tensor, counts: list[int]) -> torch.Tensor:
+    return torch.cat([torch.nonzero(labels == k).flatten()[:n] for k, n in enumerate(counts)])
+
+
 def test_the_test_split_is_scored_only_when_asked(splits, cache):
     test_ctx = prepare(
         "fashion-mnist", 32, 1, splits.class_names, "test", 5, ["random"], cache, QUICK, splits
@@ -289,6 +335,10 @@ def test_evaluate_command_scores_val_by_default_and_test_when_asked(tiny_folder,
     out = CliRunner().invoke(cmd, [*base, "--split", "test", "--json", "--no-write"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["split"] == "test"
+    assert json.loads(out.output)["class_mix"] == "held-out"
+    out = CliRunner().invoke(cmd, [*base, "--class-mix", "uniform", "--json", "--no-write"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["per_class_counts"] == {"mug": 4, "shoe": 4}
     bad = CliRunner().invoke(cmd, [*base, "--split", "train"])
     assert bad.exit_code != 0 and "'train' is not one of" in bad.output
 
@@ -338,6 +388,8 @@ def test_bench_scores_model_and_classic_dcgan_in_one_evaluation(tiny_folder, tmp
     assert (tmp_path / "out" / "bench_gan.png").is_file()
     saved = json.loads((tmp_path / "out" / "bench_gan.json").read_text())
     assert saved["evaluation"]["baseline"]["num_generated"] == result["num_generated_each"]
+    # the unconditional classic draws the fit split's class mix: ours is asked for the same one
+    assert result["class_mix"] == saved["evaluation"]["class_mix"] == "fit"
 
 
 def test_bench_targets_hold_only_when_every_feature_space_agrees():
