@@ -523,6 +523,9 @@ def headline(result: dict) -> list[str]:
         f"generated {result['num_generated']}, held-out real {result['num_held_out']}, "
         f"real reference {result['num_real_reference']}, "
         f"memorisation reference {result['num_seen']}",
+        # results recorded before class mixes existed gave every class the same count
+        f"class mix: {result.get('class_mix', 'uniform')} "
+        f"({', '.join(f'{k} {n}' for k, n in result['per_class_counts'].items())})",
     ]
     for name, block in result["extractors"].items():
         ex = block["extractor"]

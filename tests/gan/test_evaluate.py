@@ -258,6 +258,7 @@ def test_the_report_lists_every_extractor_and_the_baseline(splits, ctx):
     for name in ("[smallcnn]", "[resnet]", "[random]", "classic_dcgan", "memorisation_ratio"):
         assert name in text
     assert "baseline/model: FD" in text and "split: val" in text
+    assert f"class mix: held-out (t-shirt {PER_CLASS}, trouser {PER_CLASS}," in text
 
 
 def test_class_counts_share_the_images_out_by_the_chosen_mix():
