@@ -17,7 +17,7 @@ from gan.cli_common import MODEL_DIR, data_for, data_option, resolve_model
 from gan.config import ModelConfig, TrainConfig
 from gan.data import DataError
 from gan.device import resolve_device
-from gan.evaluate_cli import class_mix_option
+from gan.evaluate_cli import sample_options
 from gan.models import ARCHS
 from gan.sampling import MAX_SEED, sample
 from gan.splits import load_splits, train_split
@@ -381,15 +381,7 @@ def make_bench_gan_command(resolver=None) -> click.Command:
         show_default=True,
         help="Held-out real images to score against (test: the report).",
     )
-    @click.option(
-        "--per-class",
-        type=click.IntRange(2, 100_000),
-        default=1000,
-        show_default=True,
-        help="Generated images per class on average, shared out by --class-mix (default: the fit "
-        "split's mix, the one the unconditional classic learned).",
-    )
-    @class_mix_option("fit")
+    @sample_options(class_mix="fit")  # the mix the unconditional classic learned
     @click.option(
         "--out",
         "out_dir",

@@ -15,18 +15,28 @@ from gan.extractors import DEFAULT_SPECS
 from gan.splits import SPLITS
 
 
-def class_mix_option(default: str):
-    """`--class-mix`: how the compared sets share their images among the classes (CLASS_MIXES)."""
-    return click.option(
+def sample_options(class_mix: str):
+    """`--per-class` and `--class-mix` (default `class_mix`): how many images an evaluation
+    compares, and how they are shared out among the classes (gan.evaluate.CLASS_MIXES)."""
+    per_class = click.option(
+        "--per-class",
+        type=click.IntRange(2, 100_000),
+        default=1000,
+        show_default=True,
+        help="Generated images per class on average (and as many real train images for the "
+        "reference), shared out among the classes by --class-mix.",
+    )
+    mix = click.option(
         "--class-mix",
         type=click.Choice(CLASS_MIXES),
-        default=default,
+        default=class_mix,
         show_default=True,
         help="How the generated set (and the real reference) is shared out among the classes: "
         "in the held-out split's proportions (then FD, KID and PRDC compare sets with one class "
         "mix), the fit split's (the mix an unconditional baseline learned: the fair one against "
         "it), or the same count for each.",
     )
+    return lambda command: per_class(mix(command))
 
 
 def metrics_key(split: str) -> str:
@@ -57,15 +67,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
         help=f"Feature space(s) to score in; repeat for several (default: all of "
         f"{', '.join(DEFAULT_EXTRACTORS)}).",
     )
-    @click.option(
-        "--per-class",
-        type=click.IntRange(2, 100_000),
-        default=1000,
-        show_default=True,
-        help="Generated images per class on average (and as many real train images for the "
-        "reference), shared out among the classes by --class-mix.",
-    )
-    @class_mix_option("held-out")
+    @sample_options(class_mix="held-out")
     @click.option(
         "--cache-dir",
         type=click.Path(file_okay=False),
