@@ -14,6 +14,7 @@ from gan.checkpoint import init_generator_checkpoint, load_generator, update_met
 from gan.config import ModelConfig
 from gan.data import load_source
 from gan.evaluate import (
+    _first_per_class,
     class_counts,
     compare_to_baseline,
     evaluate,
@@ -281,7 +282,10 @@ def test_an_imbalanced_held_out_split_sets_the_class_mix_of_what_is_compared(spl
     # class 0 ten times as common as each other class in the held-out (validation) images
     wanted = [30] + [3] * 9
     lopsided = Splits(
-        splits.fit, splits.val.subset(_first(splits.val.labels, wanted)), splits.test, splits.info
+        splits.fit,
+        splits.val.subset(_first_per_class(splits.val.labels, wanted)),
+        splits.test,
+        splits.info,
     )
     ctxs = {
         mix: prepare("fashion-mnist", 32, 1, splits.class_names, "val", 6, ["random"], cache,
@@ -299,10 +303,6 @@ def test_an_imbalanced_held_out_split_sets_the_class_mix_of_what_is_compared(spl
     result = evaluate(ImagesOf(splits.fit), _meta(splits), ctx=ctxs["held-out"])
     assert result["class_mix"] == "held-out" and result["num_generated"] == 60
     assert result["per_class_counts"]["t-shirt"] == 32
-
-
-def _first(labels: torch.Tensor, counts: list[int]) -> torch.Tensor:
-    return torch.cat([torch.nonzero(labels == k).flatten()[:n] for k, n in enumerate(counts)])
 
 
 def test_the_test_split_is_scored_only_when_asked(splits, cache):
