@@ -4,6 +4,7 @@ import hashlib
 import json
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -28,6 +29,7 @@ from gan.sampling import sample
 from gan.train import train
 
 SMALL = dict(g_width=8, d_width=8, max_width=32)
+SAMPLES_BEFORE = "default_model_samples_dfc8967.json"  # in tests/fixtures
 FMNIST = BUILTIN_MODELS / "fashion-mnist-32"  # the Fashion-MNIST model (once default_model/)
 
 
@@ -180,10 +182,14 @@ def test_the_default_model_samples_the_bytes_it_did_before_noise_and_second_conv
     g, meta = load_generator(default_model_path())
     assert meta["model"]["arch"] == "fastgan" and "g_noise" not in meta["model"]
     images = sample(g, [i % g.cfg.num_classes for i in range(26)], list(range(26)))
-    # sha256 of these 26 samples computed with the code before them (commit dfc8967)
-    assert hashlib.sha256(images.numpy().tobytes()).hexdigest() == (
-        "b4835d1604c8c5216e36ab27deb8d84e8137dd9b8e4b295090f4db8bee725fb2"
-    )
+    # The same samples drawn with the code before them (commit dfc8967). Their bytes are equal
+    # on one machine (sha256 in the fixture for two CPU kinds) but fp32 rounding differs between
+    # CPU kinds, so the check is on 8x8-pixel block means: within 1 level of 255, where a noise
+    # input or a second conv would move them by tens.
+    ref = json.loads((Path(__file__).parents[1] / "fixtures" / SAMPLES_BEFORE).read_text())
+    blocks = images.float().reshape(26, 8, 8, 8, 8, 3).mean(dim=(2, 4)).reshape(26, -1)
+    diff = (blocks - torch.tensor(ref["block_means"])).abs()
+    assert diff.max() <= 1.0 and diff.mean() <= 0.1, (diff.max(), diff.mean())
 
 
 def test_losses_have_their_textbook_values():
