@@ -119,7 +119,11 @@ def map_classes(model_names: list[str], data_names: list[str]) -> list[int]:
 
 
 def generate_eval_set(
-    generator, counts: Sequence[int] | int, per_class: int | None = None, truncation=None
+    generator,
+    counts: Sequence[int] | int,
+    per_class: int | None = None,
+    truncation=None,
+    latent_scale: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (N, C, H, W) and model labels (N,): counts[k] images of class k.
 
@@ -129,7 +133,9 @@ def generate_eval_set(
     labels = [k for k, n in enumerate(counts) for _ in range(n)]
     seeds = [EVAL_SEED_BASE + i for i in range(len(labels))]
     images = (
-        sample(generator, labels, seeds, truncation=truncation).permute(0, 3, 1, 2).contiguous()
+        sample(generator, labels, seeds, truncation=truncation, latent_scale=latent_scale)
+        .permute(0, 3, 1, 2)
+        .contiguous()
     )
     return images, torch.tensor(labels, dtype=torch.long)
 
@@ -404,8 +410,10 @@ def evaluate(
     baseline=None,
     baseline_name: str = "classic_dcgan",
     class_mix: str = "held-out",
+    latent_scale: float = 1.0,
 ) -> dict:
-    """Score a generator (JSON-able dict). `per_class` x the number of classes images, generated
+    """Score a generator (JSON-able dict), sampled with `truncation` and `latent_scale`
+    (gan.sampling.latent_for_seed). `per_class` x the number of classes images, generated
     and real reference alike, shared out by `class_mix` (see prepare). `baseline`: a
     generator (any arch; an unconditional one ignores the class) or uint8 (N, C, H, W) images
     of it, scored alongside.
@@ -421,9 +429,16 @@ def evaluate(
         splits=splits,
         class_mix=class_mix,
     )
-    fake, fake_labels = generate_eval_set(generator, ctx.counts, truncation=truncation)
+    fake, fake_labels = generate_eval_set(
+        generator, ctx.counts, truncation=truncation, latent_scale=latent_scale
+    )
     per_extractor = score_generated(ctx, fake, fake_labels)
-    result = {**_context_info(ctx), "truncation": truncation, "extractors": per_extractor}
+    result = {
+        **_context_info(ctx),
+        "truncation": truncation,
+        "latent_scale": latent_scale,
+        "extractors": per_extractor,
+    }
     result.update(_compat(per_extractor))
     if baseline is not None:
         result["baseline"] = evaluate_baseline(baseline, ctx, baseline_name)
@@ -527,6 +542,11 @@ def headline(result: dict) -> list[str]:
         f"class mix: {result.get('class_mix', 'uniform')} "
         f"({', '.join(f'{k} {n}' for k, n in result['per_class_counts'].items())})",
     ]
+    if result.get("latent_scale", 1.0) != 1.0 or result.get("truncation") is not None:
+        lines.append(
+            f"sampling: latent scale {result.get('latent_scale', 1.0)}, "
+            f"truncation {result.get('truncation')}"
+        )
     for name, block in result["extractors"].items():
         ex = block["extractor"]
         acc = block["real"].get("class_consistency")

@@ -83,9 +83,28 @@ def make_evaluate_command(resolver=None) -> click.Command:
         help="Store the numbers in the checkpoint's JSON (weights and their sha256 unchanged): "
         "metrics.evaluation for --split test, metrics.evaluation_val for --split val.",
     )
+    @click.option(
+        "--latent-scale",
+        type=click.FloatRange(0, 4, min_open=True),
+        default=1.0,
+        show_default=True,
+        help="Multiply each latent by this (a sampling temperature as a standard deviation: "
+        "above 1 spreads the samples wider, trading precision for recall). Choose it on "
+        "--split val.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
     def evaluate_command(
-        model, source, split, extractors, per_class, class_mix, cache_dir, threads, write, as_json
+        model,
+        source,
+        split,
+        extractors,
+        per_class,
+        class_mix,
+        cache_dir,
+        threads,
+        write,
+        latent_scale,
+        as_json,
     ):
         """Score a generator in several feature spaces: FD, KID, precision/recall/density/
         coverage, class consistency and memorisation, each beside the real images' own score."""
@@ -107,6 +126,7 @@ def make_evaluate_command(resolver=None) -> click.Command:
                 split=split,
                 extractors=tuple(extractors) or DEFAULT_EXTRACTORS,
                 class_mix=class_mix,
+                latent_scale=latent_scale,
             )
         except (DataError, ValueError, CheckpointError) as exc:
             raise click.ClickException(str(exc)) from exc

@@ -1,4 +1,4 @@
-"""Seeded sampling: image i depends only on (model, label_i, seed_i, truncation)."""
+"""Seeded sampling: image i depends only on (model, label_i, seed_i, truncation, latent scale)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import torch
 MAX_SEED = 2**63 - 1
 
 
-def latent_for_seed(seed: int, z_dim: int, truncation: float | None = None) -> torch.Tensor:
+def latent_for_seed(
+    seed: int, z_dim: int, truncation: float | None = None, scale: float = 1.0
+) -> torch.Tensor:
     """The latent of one image, from its own torch.Generator (CPU, so identical everywhere).
 
     Truncation trick (Brock et al. 2019, BigGAN): entries with |z| > t are resampled from
-    the same seeded stream until all lie within t.
+    the same seeded stream until all lie within t. `scale` then multiplies the latent: the
+    sampling temperature of Kingma & Dhariwal 2018 (Glow), as a standard deviation. Below 1
+    it narrows the samples towards the typical (like truncation), above 1 it spreads them
+    wider, trading precision for recall; 1 = the distribution the generator was trained on.
     """
+    if not 0 < scale <= 4:
+        raise ValueError(f"latent scale={scale}: must lie in (0, 4]")
     if not 0 <= int(seed) <= MAX_SEED:
         raise ValueError(f"seed={seed}: must be an int in [0, 2**63-1]")
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -26,12 +33,14 @@ def latent_for_seed(seed: int, z_dim: int, truncation: float | None = None) -> t
         while outside.any():
             z[outside] = torch.randn(int(outside.sum()), generator=gen)
             outside = z.abs() > truncation
-    return z
+    return z * scale if scale != 1.0 else z
 
 
-def latents(seeds: Sequence[int], z_dim: int, truncation: float | None = None) -> torch.Tensor:
+def latents(
+    seeds: Sequence[int], z_dim: int, truncation: float | None = None, scale: float = 1.0
+) -> torch.Tensor:
     return (
-        torch.stack([latent_for_seed(s, z_dim, truncation) for s in seeds])
+        torch.stack([latent_for_seed(s, z_dim, truncation, scale) for s in seeds])
         if len(seeds)
         else torch.zeros(0, z_dim)
     )
@@ -59,9 +68,10 @@ def autocast_for(device: torch.device, precision: str):
 
 
 def sample(
-    generator, labels, seeds, truncation=None, batch_size=256, precision="fp32"
+    generator, labels, seeds, truncation=None, batch_size=256, precision="fp32", latent_scale=1.0
 ) -> torch.Tensor:
-    """Generate one image per (label, seed): uint8 tensor [N, H, W, C] on the CPU."""
+    """Generate one image per (label, seed): uint8 tensor [N, H, W, C] on the CPU.
+    `truncation`, `latent_scale`: see latent_for_seed."""
     labels, seeds = list(labels), list(seeds)
     if len(labels) != len(seeds):
         raise ValueError(f"{len(labels)} labels but {len(seeds)} seeds: need one seed per image")
@@ -77,7 +87,7 @@ def sample(
         with torch.inference_mode(), autocast_for(device, precision):
             for start in range(0, len(seeds), batch_size):
                 part = seeds[start : start + batch_size]
-                z = latents(part, cfg.latent_dim, truncation).to(device)
+                z = latents(part, cfg.latent_dim, truncation, latent_scale).to(device)
                 out.append(to_uint8_hwc(generator(z, y[start : start + batch_size].to(device))))
     finally:
         generator.train(was_training)

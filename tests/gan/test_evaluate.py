@@ -340,8 +340,22 @@ def test_evaluate_command_scores_val_by_default_and_test_when_asked(tiny_folder,
     out = CliRunner().invoke(cmd, [*base, "--class-mix", "uniform", "--json", "--no-write"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["per_class_counts"] == {"mug": 4, "shoe": 4}
+    plain = json.loads(out.output)["extractors"]["random"]["generated"]
+    out = CliRunner().invoke(cmd, [*base, "--class-mix", "uniform", "--latent-scale", "1.5"])
+    assert out.exit_code == 0, out.output
+    assert "sampling: latent scale 1.5" in out.output
+    out = CliRunner().invoke(
+        cmd, [*base, "--class-mix", "uniform", "--latent-scale", "1.5", "--json", "--no-write"]
+    )
+    wider = json.loads(out.output)
+    assert wider["latent_scale"] == 1.5
+    assert wider["extractors"]["random"]["generated"]["frechet_distance"] != pytest.approx(
+        plain["frechet_distance"]
+    )
     bad = CliRunner().invoke(cmd, [*base, "--split", "train"])
     assert bad.exit_code != 0 and "'train' is not one of" in bad.output
+    bad = CliRunner().invoke(cmd, [*base, "--latent-scale", "0"])
+    assert bad.exit_code != 0 and "--latent-scale" in bad.output
 
 
 def test_without_data_the_command_scores_on_the_source_the_model_was_trained_on(

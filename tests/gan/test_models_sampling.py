@@ -69,6 +69,21 @@ def test_truncation_is_seeded_and_bounded():
     assert not torch.equal(z, latent_for_seed(42, 128))
 
 
+def test_the_latent_scale_multiplies_the_seeded_latent_and_changes_the_images():
+    z = latent_for_seed(42, 128)
+    assert torch.equal(latent_for_seed(42, 128, scale=1.0), z)
+    assert torch.allclose(latent_for_seed(42, 128, scale=1.25), 1.25 * z)
+    both = latent_for_seed(42, 128, truncation=0.5, scale=2.0)
+    assert torch.allclose(both, 2 * latent_for_seed(42, 128, truncation=0.5))
+    g = _generator()
+    plain = sample(g, [0, 1], [3, 4])
+    assert torch.equal(sample(g, [0, 1], [3, 4], latent_scale=1.0), plain)
+    assert not torch.equal(sample(g, [0, 1], [3, 4], latent_scale=1.5), plain)
+    for bad in (0.0, -1.0, 4.5):
+        with pytest.raises(ValueError, match="latent scale"):
+            latent_for_seed(1, 8, scale=bad)
+
+
 @pytest.mark.parametrize("labels,seeds", [([0, 1], [1]), ([9], [1]), ([0], [-1]), ([0], [2**63])])
 def test_bad_sampling_arguments_are_refused(labels, seeds):
     with pytest.raises(ValueError):
