@@ -156,6 +156,13 @@ from gan.train import train
     help="Mirror half of each real batch (default: on for photos).",
 )
 @click.option(
+    "--class-balance",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Draw an image of a class with n images with weight n**-B: 0 (default) = each image "
+    "once per epoch, 1 = every class equally often, 0.5 = in proportion to sqrt(n).",
+)
+@click.option(
     "--amp/--no-amp",
     default=True,
     show_default=True,
@@ -207,6 +214,7 @@ def train_command(
     g_noise,
     g_convs,
     flip,
+    class_balance,
     amp,
     threads,
     sample_every,
@@ -233,6 +241,7 @@ def train_command(
         "cond_ramp": cond_ramp,
         "class_loss": class_loss,
         "flip": flip,
+        "class_balance": class_balance,
         "model.g_width": g_width,
         "model.d_width": d_width,
         "model.mbstd_group": mbstd_group,

@@ -116,6 +116,12 @@ class TrainConfig:
     class_loss: float = 0.0
     # Random horizontal flips of the real batches (products are mirror-symmetric as a class).
     flip: bool = False
+    # Class-balanced sampling of the real batches (and so of the classes G is asked for): an
+    # image of a class with n images is drawn with weight n ** -class_balance. 0 = every image
+    # once per epoch (every run before it); 1 = every class equally often; 0.5 = classes in
+    # proportion to sqrt(n) (the repeat-factor middle ground of long-tailed recognition, e.g.
+    # Mahajan et al. 2018). For catalogues whose small classes a generator learns last.
+    class_balance: float = 0.0
     epochs: float = 10.0  # stop after this many passes over the data (fractions allowed)
     max_minutes: float | None = None  # also stop after this much wall time in this invocation
     seed: int = 0
@@ -138,6 +144,8 @@ class TrainConfig:
             raise ValueError(f"d_steps={self.d_steps}: must be >= 1")
         if self.mode_seeking < 0:
             raise ValueError(f"mode_seeking={self.mode_seeking}: must be >= 0")
+        if not 0 <= self.class_balance <= 1:
+            raise ValueError(f"class_balance={self.class_balance}: must lie in [0, 1]")
         if self.mode_seeking and self.batch_size % 2:
             raise ValueError(
                 f"batch_size={self.batch_size}: mode seeking pairs images, so it must be even"

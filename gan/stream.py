@@ -116,17 +116,37 @@ class FileImageSource:
         return torch.from_numpy(np.stack(list(self._pool.map(decode, index.tolist()))))
 
 
-def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
-    """The shuffled order of one epoch, a pure function of (seed, epoch): resume-safe."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+def epoch_order(seed: int, epoch: int, n: int, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The order of one epoch, a pure function of (seed, epoch): resume-safe. A shuffle of all
+    n images, or, given per-image `weights`, n draws with replacement in proportion to them."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    if weights is None:
+        return torch.randperm(n, generator=gen)
+    return torch.multinomial(weights, n, replacement=True, generator=gen)
 
 
-def batch_index(seed: int, batch_no: int, batch_size: int, n: int, cache: dict) -> torch.Tensor:
-    """Indices of batch `batch_no`: epochs of n // batch_size full batches, each shuffled."""
+def balance_weights(labels: torch.Tensor, power: float) -> torch.Tensor | None:
+    """Per-image weights n_class ** -power (gan.config.TrainConfig.class_balance); None at 0."""
+    if power == 0:
+        return None
+    counts = torch.bincount(labels).double()
+    return counts[labels] ** -power
+
+
+def batch_index(
+    seed: int,
+    batch_no: int,
+    batch_size: int,
+    n: int,
+    cache: dict,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Indices of batch `batch_no`: epochs of n // batch_size full batches, each in
+    epoch_order."""
     per_epoch = n // batch_size
     epoch, pos = divmod(batch_no, per_epoch)
     if cache.get("epoch") != epoch:
-        cache.update(epoch=epoch, order=epoch_order(seed, epoch, n))
+        cache.update(epoch=epoch, order=epoch_order(seed, epoch, n, weights))
     return cache["order"][pos * batch_size : (pos + 1) * batch_size]
 
 
@@ -140,18 +160,27 @@ class BatchStream:
     """Iterate (uint8 images, labels) of batches start, start+1, ... on the CPU."""
 
     def __init__(
-        self, source: ImageSource, batch_size: int, seed: int, start: int = 0, flip: bool = False
+        self,
+        source: ImageSource,
+        batch_size: int,
+        seed: int,
+        start: int = 0,
+        flip: bool = False,
+        class_balance: float = 0.0,
     ) -> None:
         if len(source) < batch_size:
             raise ValueError(f"{len(source)} images is fewer than batch_size={batch_size}")
         self.source, self.batch_size, self.seed, self.flip = source, batch_size, seed, flip
+        self.weights = balance_weights(source.labels, class_balance)
         self.next_no = start
         self._cache: dict = {}
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="batches")
         self._pending: Future | None = None
 
     def make(self, batch_no: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = batch_index(self.seed, batch_no, self.batch_size, len(self.source), self._cache)
+        idx = batch_index(
+            self.seed, batch_no, self.batch_size, len(self.source), self._cache, self.weights
+        )
         x, y = self.source.batch(idx), self.source.labels[idx]
         if self.flip:
             m = flip_mask(self.seed, batch_no, len(idx))

@@ -312,7 +312,9 @@ def train(
     use_amp = cfg.amp and bf16_fast(run.device)
     kind = run.device.type
     amp = (lambda: torch.autocast(kind, dtype=torch.bfloat16)) if use_amp else nullcontext
-    stream = BatchStream(data, cfg.batch_size, cfg.seed, run.step * cfg.d_steps, cfg.flip)
+    stream = BatchStream(
+        data, cfg.batch_size, cfg.seed, run.step * cfg.d_steps, cfg.flip, cfg.class_balance
+    )
     try:
         stopped = loop(run, data, stream, total_steps, ops, amp, out_dir, on_progress, should_stop)
     finally:

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from gan.config import ModelConfig
+from gan.config import ModelConfig, TrainConfig
 from gan.data import IMAGE_SUFFIXES, DataError, load_image_folder, read_image
-from gan.stream import BatchStream, FileImageSource, batch_index, flip_mask
+from gan.stream import BatchStream, FileImageSource, balance_weights, batch_index, flip_mask
 from gan.train import train
 
 
@@ -66,6 +66,29 @@ def test_batches_follow_the_epoch_shuffle_and_resume_mid_stream(tiny_folder):
     resumed = BatchStream(data, 5, seed=3, start=4)
     assert all(torch.equal(next(resumed)[0], batches[k][0]) for k in (4, 5, 6))
     resumed.close()
+
+
+def test_class_balance_draws_small_classes_as_often_as_large_ones_and_resumes(tiny_folder):
+    labels = torch.tensor([0] * 90 + [1] * 10)
+    assert balance_weights(labels, 0.0) is None  # the plain epoch shuffle, as before
+    share = {}
+    for power in (0.5, 1.0):
+        w = balance_weights(labels, power)
+        order = torch.cat([batch_index(2, no, 10, 100, {}, w) for no in range(200)])
+        share[power] = (labels[order] == 1).float().mean().item()
+    assert 0.22 < share[0.5] < 0.28  # sqrt(10) / (sqrt(90) + sqrt(10)) = 0.25
+    assert 0.45 < share[1.0] < 0.55  # classes equally often
+    again = torch.cat([batch_index(2, no, 10, 100, {}, w) for no in range(200)])
+    assert torch.equal(order, again)  # a pure function of (seed, batch number)
+    data = load_image_folder(tiny_folder, 32, 3)
+    fresh = BatchStream(data, 4, seed=1, class_balance=1.0)
+    batches = [next(fresh) for _ in range(6)]
+    fresh.close()
+    resumed = BatchStream(data, 4, seed=1, start=3, class_balance=1.0)
+    assert all(torch.equal(next(resumed)[0], batches[k][0]) for k in (3, 4, 5))
+    resumed.close()
+    with pytest.raises(ValueError, match="class_balance"):
+        TrainConfig(class_balance=1.5)
 
 
 def test_flips_are_seeded_per_batch_and_mirror_about_half(tiny_folder):
