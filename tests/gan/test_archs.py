@@ -178,15 +178,24 @@ def test_noise_and_second_convs_are_fastgan_only_and_off_in_older_configs():
     assert plain < comp and not any("convs2" in k or "noise" in k for k in plain)
 
 
-def test_the_default_model_samples_the_bytes_it_did_before_noise_and_second_convs():
-    g, meta = load_generator(default_model_path())
-    assert meta["model"]["arch"] == "fastgan" and "g_noise" not in meta["model"]
+def test_a_checkpoint_from_before_noise_and_second_convs_samples_what_it_did(tmp_path):
+    # The shipped default, its JSON written as a checkpoint was before noise inputs and second
+    # convs existed (no g_noise / g_convs fields: theirs are the defaults, off and 1).
+    for f in default_model_path().glob("generator.*"):
+        shutil.copy(f, tmp_path / f.name)
+    meta_path = tmp_path / "generator.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["model"].pop("g_noise", False) is False and meta["model"].pop("g_convs", 1) == 1
+    meta_path.write_text(json.dumps(meta))
+    g, meta = load_generator(tmp_path)
+    assert meta["model"]["arch"] == "fastgan" and not g.cfg.g_noise and g.cfg.g_convs == 1
     images = sample(g, [i % g.cfg.num_classes for i in range(26)], list(range(26)))
-    # The same samples drawn with the code before them (commit dfc8967). Their bytes are equal
-    # on one machine (sha256 in the fixture for two CPU kinds) but fp32 rounding differs between
-    # CPU kinds, so the check is on 8x8-pixel block means: within 1 level of 255, where a noise
-    # input or a second conv would move them by tens.
+    # The same samples drawn from the same files with the code before them (commit dfc8967).
+    # Their bytes are equal on one machine (sha256 in the fixture) but fp32 rounding differs
+    # between CPU kinds, so the check is on 8x8-pixel block means: within 1 level of 255, where
+    # a noise input or a second conv would move them by tens.
     ref = json.loads((Path(__file__).parents[1] / "fixtures" / SAMPLES_BEFORE).read_text())
+    assert ref["model_sha256"] == meta["sha256"]  # drawn from this very default model
     blocks = images.float().reshape(26, 8, 8, 8, 8, 3).mean(dim=(2, 4)).reshape(26, -1)
     diff = (blocks - torch.tensor(ref["block_means"])).abs()
     assert diff.max() <= 1.0 and diff.mean() <= 0.1, (diff.max(), diff.mean())
