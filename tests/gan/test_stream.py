@@ -113,3 +113,21 @@ def test_training_from_files_gives_the_weights_of_training_from_memory(
     b = train(cfg, FileImageSource(items, classes, 32, 3, "files"), tmp_path / "files")
     sha = [json.loads((p / "generator.json").read_text())["sha256"] for p in (a, b)]
     assert sha[0] == sha[1]
+
+
+def test_training_draws_its_batches_by_the_configured_class_balance(
+    tiny_folder, tmp_path, quick_cfg
+):
+    data = load_image_folder(tiny_folder, 32, 3)
+    model = ModelConfig(image_size=32, channels=3, num_classes=2, g_width=8, d_width=8)
+    sha = []
+    for balance in (0.0, 1.0):
+        out = train(
+            quick_cfg(model, batch_size=8, epochs=1, class_balance=balance),
+            data,
+            tmp_path / str(balance),
+        )
+        meta = json.loads((out / "generator.json").read_text())
+        assert meta["training"]["config"]["class_balance"] == balance
+        sha.append(meta["sha256"])
+    assert sha[0] != sha[1]  # the same seed, other batches: drawn with replacement by weight
