@@ -13,6 +13,12 @@ from gan.sampling import sample
 GRID_SEED_BASE = 1_000_000  # fixed seeds of the sample grid: column j uses seed BASE + j
 
 
+def save_palette_png(img: Image.Image, path) -> None:
+    """Save a picture for the docs as a 256-colour PNG (Floyd-Steinberg dithered): a 13-class
+    RGB grid or figure is about a third of its full-colour size."""
+    img.convert("RGB").quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
+
+
 def grid_image(
     images: np.ndarray, rows: int, cols: int, labels=None, scale=1, pad=2
 ) -> Image.Image:

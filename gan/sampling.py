@@ -33,7 +33,7 @@ def latent_for_seed(
         while outside.any():
             z[outside] = torch.randn(int(outside.sum()), generator=gen)
             outside = z.abs() > truncation
-    return z * scale if scale != 1.0 else z
+    return z * scale  # x 1.0 leaves every bit as it was
 
 
 def latents(

@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from PIL import Image
-
 from gan.checkpoint import load_generator
 from gan.cli_common import resolve_model
-from gan.plots import class_grid
+from gan.plots import class_grid, save_palette_png
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_CLASS, SCALE = 8, 2
@@ -29,8 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     generator, meta = load_generator(resolve_model(args.model))
     grid = class_grid(generator, meta["class_names"], per_class=PER_CLASS, scale=SCALE)
-    # A 256-colour palette (Floyd-Steinberg dithered) keeps the README's picture about 0.4 MB.
-    grid.quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(args.out, optimize=True)
+    save_palette_png(grid, args.out)  # keeps the README's picture about 0.4 MB
     print(f"wrote {args.out} ({grid.width}x{grid.height}, {len(meta['class_names'])} classes)")
 
 
