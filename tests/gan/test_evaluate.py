@@ -437,3 +437,22 @@ def test_bench_targets_hold_only_when_every_feature_space_agrees():
     t = targets(ours)
     assert t["class_consistency>=0.8x_real"] is False and t["memorisation>=0.9"] is False
     assert t["coverage>=0.8x_real"] is True
+
+
+def test_wall_time_curve_pairs_the_baseline_picked_within_each_budget():
+    curve = _script("wall_time_curve")
+    ours = [
+        {"snapshot": "o1", "minutes": 10, "fd": {"a": 4.0}, "fd_over_real_geomean": 4},
+        {"snapshot": "o2", "minutes": 30, "fd": {"a": 2.0}, "fd_over_real_geomean": 2},
+    ]
+    base = [
+        {"snapshot": "b1", "minutes": 15, "fd": {"a": 8.0}, "fd_over_real_geomean": 8},
+        {"snapshot": "b2", "minutes": 20, "fd": {"a": 6.0}, "fd_over_real_geomean": 6},
+        {"snapshot": "b3", "minutes": 25, "fd": {"a": 9.0}, "fd_over_real_geomean": 9},
+        {"snapshot": "b4", "minutes": 40, "fd": {"a": 1.0}, "fd_over_real_geomean": 1},
+    ]
+    pairs = curve.pair_at_budget(ours, base)
+    # o1 (10 min) has no baseline trained that briefly; o2 gets the best within 30 minutes (b2),
+    # not the later and better b4 nor the newest within budget (b3).
+    assert [(p["ours"], p["baseline"]) for p in pairs] == [("o2", "b2")]
+    assert pairs[0]["fd_ratio"] == {"a": 3.0}
