@@ -62,7 +62,8 @@ def plot(ours: list[dict], base: list[dict], path: Path, labels: tuple[str, str]
     fig, axes = plt.subplots(1, len(spaces), figsize=(4 * len(spaces), 3.4))
     for ax, space in zip(axes, spaces):
         for rows, label, style in ((ours, labels[0], "o-"), (base, labels[1], "s--")):
-            ax.plot([r["minutes"] for r in rows], [r["fd"][space] for r in rows], style, label=label)
+            minutes, fds = [r["minutes"] for r in rows], [r["fd"][space] for r in rows]
+            ax.plot(minutes, fds, style, label=label)
         ax.set_yscale("log")
         ax.set_title(f"{space}: FD on validation")
         ax.set_xlabel("training minutes")
@@ -85,11 +86,10 @@ def main() -> None:
     pairs = pair_at_budget(ours, base)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     plot(ours, base, a.out.with_suffix(".png"), tuple(a.labels))
+    keys = ("snapshot", "minutes", "fd", "fd_over_real_geomean")
     report = {
-        "ours": [{k: r[k] for k in ("snapshot", "minutes", "fd", "fd_over_real_geomean")} for r in ours],
-        "baseline": [
-            {k: r[k] for k in ("snapshot", "minutes", "fd", "fd_over_real_geomean")} for r in base
-        ],
+        "ours": [{k: r[k] for k in keys} for r in ours],
+        "baseline": [{k: r[k] for k in keys} for r in base],
         "pairs_at_equal_minutes": pairs,
     }
     a.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
