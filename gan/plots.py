@@ -63,16 +63,22 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def loss_plot(
-    metrics_path: Path, out_png: Path, keys=("loss_d", "loss_g"), size=(640, 360)
-) -> None:
-    """Line chart of the logged losses against the step (size in pixels)."""
-    # matplotlib is heavy to import and only this chart needs it: imported here, not with gan.
+def pyplot():
+    """matplotlib's pyplot, drawing to files only. matplotlib is heavy to import and only the
+    charts need it: imported on first use, not with gan."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def loss_plot(
+    metrics_path: Path, out_png: Path, keys=("loss_d", "loss_g"), size=(640, 360)
+) -> None:
+    """Line chart of the logged losses against the step (size in pixels)."""
+    plt = pyplot()
     rows = [r for r in read_metrics(metrics_path) if all(k in r for k in keys)]
     dpi = 100
     fig, ax = plt.subplots(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)

@@ -17,6 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
+from gan.plots import pyplot
+
 
 def scored_rows(reports: list[Path], run: Path) -> list[dict]:
     """The run's scored snapshots, each with its training minutes, oldest first."""
@@ -53,11 +55,7 @@ def pair_at_budget(ours: list[dict], base: list[dict]) -> list[dict]:
 
 
 def plot(ours: list[dict], base: list[dict], path: Path, labels: tuple[str, str]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     spaces = list(ours[0]["fd"])
     fig, axes = plt.subplots(1, len(spaces), figsize=(4 * len(spaces), 3.4))
     for ax, space in zip(axes, spaces):
