@@ -114,6 +114,13 @@ from gan.train import train
     help="Weight of the MSGAN mode-seeking term (0 = off).",
 )
 @click.option(
+    "--ema-decay",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=None,
+    help="Decay of the weight average (EMA) of G that every checkpoint holds (default 0.999; "
+    "0 = the raw generator).",
+)
+@click.option(
     "--cond-start",
     type=click.IntRange(min=0),
     default=None,
@@ -207,6 +214,7 @@ def train_command(
     augment,
     d_steps,
     mode_seeking,
+    ema_decay,
     cond_start,
     cond_ramp,
     class_loss,
@@ -237,6 +245,7 @@ def train_command(
         "lr_g": lr_g,
         "lr_d": lr_d,
         "augment": augment,
+        "ema_decay": ema_decay,
         "cond_start": cond_start,
         "cond_ramp": cond_ramp,
         "class_loss": class_loss,

@@ -129,7 +129,7 @@ def test_mode_seeking_term_rewards_distinct_images_for_distinct_latents():
     assert mode_seeking_term(apart, z).item() == pytest.approx(1 / (0.5 + 1e-5))
 
 
-def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_path):
+def test_cli_d_steps_mode_seeking_and_ema_decay_are_trained_and_recorded(tiny_folder, tmp_path):
     out = tmp_path / "ms"
     res = CliRunner().invoke(
         train_command,
@@ -152,11 +152,13 @@ def test_cli_d_steps_and_mode_seeking_are_trained_and_recorded(tiny_folder, tmp_
             "2",
             "--mode-seeking",
             "0.5",
+            "--ema-decay",
+            "0",
         ],
     )
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["config"]
-    assert (cfg["d_steps"], cfg["mode_seeking"]) == (2, 0.5)
+    assert (cfg["d_steps"], cfg["mode_seeking"], cfg["ema_decay"]) == (2, 0.5, 0.0)
     _, meta = load_generator(out)
     assert meta["training"]["steps"] == 2  # 2 epochs x 2 batches, two D batches per G step
     assert cfg["flip"] is True  # photos are mirrored by default
@@ -235,6 +237,15 @@ def test_keep_snapshots_keeps_every_checkpoint_loadable(tiny_folder, tmp_path):
     assert [m["training"]["steps"] for m in metas] == [1, 2, 3]
     assert metas[-1]["sha256"] == json.loads((out / "generator.json").read_text())["sha256"]
     assert len({m["sha256"] for m in metas}) == 3
+
+
+def test_ema_decay_zero_averages_nothing(tiny_folder, tmp_path):
+    """At decay 0 the averaged G is G itself (the export test shows the default's differs)."""
+    data = load_image_folder(tiny_folder, 32, 3)
+    run = train(_cfg(data, epochs=1, ema_start=0, ema_decay=0.0), data, tmp_path / "r")
+    state = load_file(run / "train_state.safetensors")
+    g_keys = [k for k in state if k.startswith("G.")]
+    assert g_keys and all(torch.equal(state[k], state["G_ema." + k[2:]]) for k in g_keys)
 
 
 def test_export_raw_generator_writes_the_train_states_g_beside_the_ema_one(tiny_folder, tmp_path):
