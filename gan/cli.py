@@ -117,8 +117,8 @@ from gan.train import train
     "--ema-decay",
     type=click.FloatRange(0.0, 1.0, max_open=True),
     default=None,
-    help="Decay of the weight average (EMA) of G that every checkpoint holds (default 0.999; "
-    "0 = the raw generator).",
+    help="Decay of the weight average (EMA) of G that every checkpoint holds (default 0.999, "
+    "or the arch recipe's: 0 for dcgan; 0 = the raw generator).",
 )
 @click.option(
     "--cond-start",
