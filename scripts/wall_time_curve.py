@@ -22,15 +22,16 @@ from gan.plots import pyplot
 
 def scored_rows(reports: list[Path], run: Path) -> list[dict]:
     """The run's scored snapshots, each with its training minutes, oldest first."""
-    rows = []
+    rows: dict[str, dict] = {}  # by snapshot: one row each, however many reports score it
     for report in reports:
         runs = json.loads(report.read_text())["runs"]
         for row in runs.get(str(run), {}).get("snapshots", []):
-            meta = json.loads((Path(row["snapshot"]) / "generator.json").read_text())
-            rows.append({**row, "minutes": meta["training"]["train_seconds"] / 60})
+            if row["snapshot"] not in rows:
+                meta = json.loads((Path(row["snapshot"]) / "generator.json").read_text())
+                rows[row["snapshot"]] = {**row, "minutes": meta["training"]["train_seconds"] / 60}
     if not rows:
         raise SystemExit(f"no scored snapshots of {run} in {[str(r) for r in reports]}")
-    return sorted(rows, key=lambda r: r["minutes"])
+    return sorted(rows.values(), key=lambda r: r["minutes"])
 
 
 def pair_at_budget(ours: list[dict], base: list[dict]) -> list[dict]:
@@ -57,7 +58,8 @@ def pair_at_budget(ours: list[dict], base: list[dict]) -> list[dict]:
 def plot(ours: list[dict], base: list[dict], path: Path, labels: tuple[str, str]) -> None:
     plt = pyplot()
     spaces = list(ours[0]["fd"])
-    fig, axes = plt.subplots(1, len(spaces), figsize=(4 * len(spaces), 3.4))
+    fig, grid = plt.subplots(1, len(spaces), figsize=(4 * len(spaces), 3.4), squeeze=False)
+    axes = grid[0]  # one row, one axis per space (also with one space)
     for ax, space in zip(axes, spaces):
         for rows, label, style in ((ours, labels[0], "o-"), (base, labels[1], "s--")):
             minutes, fds = [r["minutes"] for r in rows], [r["fd"][space] for r in rows]

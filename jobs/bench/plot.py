@@ -26,11 +26,9 @@ def line_fit(xs: list[float], ys: list[float]) -> dict:
 
 def plot_scaling(points: list[dict], fit: dict, path: Path, title: str) -> Path:
     """The measured points (red) and the fitted line (blue), written to path as a PNG."""
-    # matplotlib is heavy to import and only this chart needs it: imported here, not with the bench.
-    import matplotlib
+    from gan.plots import pyplot  # matplotlib on first use, not with the bench
 
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     xs, ys = [p["images"] for p in points], [p["wall_s"] for p in points]
     fig, ax = plt.subplots(figsize=(7.2, 4.6), dpi=100)

@@ -456,3 +456,25 @@ def test_wall_time_curve_pairs_the_baseline_picked_within_each_budget():
     # not the later and better b4 nor the newest within budget (b3).
     assert [(p["ours"], p["baseline"]) for p in pairs] == [("o2", "b2")]
     assert pairs[0]["fd_ratio"] == {"a": 3.0}
+
+
+def test_wall_time_curve_reads_each_snapshot_once_and_plots_a_single_space(tmp_path):
+    curve = _script("wall_time_curve")
+    snaps = []
+    for step, seconds in ((2, 600.0), (1, 300.0)):
+        snap = tmp_path / "run" / f"step_{step}"
+        snap.mkdir(parents=True)
+        (snap / "generator.json").write_text(json.dumps({"training": {"train_seconds": seconds}}))
+        row = {"snapshot": str(snap), "fd": {"random": 1.0 / step}, "fd_over_real_geomean": 1}
+        snaps.append(row)
+    # The same snapshot scored in two reports is one row, not two.
+    reports = []
+    for i, rows in enumerate((snaps, snaps[:1])):
+        report = tmp_path / f"sel{i}.json"
+        report.write_text(json.dumps({"runs": {str(tmp_path / "run"): {"snapshots": rows}}}))
+        reports.append(report)
+    rows = curve.scored_rows(reports, tmp_path / "run")
+    assert [r["minutes"] for r in rows] == [5.0, 10.0]
+    png = tmp_path / "curve.png"
+    curve.plot(rows, rows, png, ("ours", "base"))  # one feature space: one axis
+    assert Image.open(png).size[0] > 0
