@@ -5,6 +5,11 @@ Every `snapshots/step_XXXXXXX/` of each run folder is scored by one evaluation c
 space; the pick minimises the geometric mean over extractors of FD / the real reference's FD,
 so no single extractor decides. Writes OUT (JSON: every snapshot's numbers and the picks).
 
+With --baseline-report (this script's report of the baseline run, e.g. the classic DCGAN) the
+pick follows a target that asks for FD *and* recall against that baseline: among the snapshots
+with lower FD than the baseline's pick in every space, the one whose smallest recall margin over
+it (across the spaces) is largest (docs/gan.md, *Ninth try*).
+
     python scripts/select_snapshot.py --data ../shared/data/products-rgb \\
         --runs runs/rgb64 runs/dcgan64 --per-class 50 --out docs/rgb64-selection.json
 """
@@ -40,6 +45,27 @@ def fd_score(blocks: dict) -> float:
     return math.exp(sum(logs) / len(logs))
 
 
+def recall_margin_pick(rows: list[dict], baseline: dict) -> dict | None:
+    """Among rows with lower FD than the baseline row in every space, the one whose smallest
+    recall margin over it is largest (None when no row has lower FD everywhere). Records each
+    row's margin as `recall_margin`."""
+    for row in rows:
+        row["recall_margin"] = min(
+            row["recall"][n] - baseline["recall"][n] for n in baseline["recall"]
+        )
+    eligible = [r for r in rows if all(r["fd"][n] < baseline["fd"][n] for n in baseline["fd"])]
+    return max(eligible, key=lambda r: r["recall_margin"]) if eligible else None
+
+
+def baseline_row(report: Path) -> dict:
+    """The picked snapshot's row of a report of this script (the baseline run's)."""
+    runs = json.loads(report.read_text())["runs"]
+    picks = [r for v in runs.values() for r in v["snapshots"] if r["snapshot"] == v["pick"]]
+    if len(picks) != 1:
+        raise SystemExit(f"{report}: expected one run with a pick, found {len(picks)}")
+    return picks[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -56,6 +82,12 @@ def main() -> None:
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument(
+        "--baseline-report",
+        type=Path,
+        help="this script's report of the baseline run: pick by recall margin over its pick "
+        "among snapshots with lower FD in every space (default: lowest FD geomean)",
+    )
+    ap.add_argument(
         "--reuse",
         action="store_true",
         help="keep the rows of snapshots OUT already scored (same data, per-class, mix): rerun "
@@ -64,6 +96,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.every < 1 or a.last < 0:
         ap.error("--every must be >= 1 and --last >= 0")
+    base = baseline_row(a.baseline_report) if a.baseline_report else None
     torch.set_num_threads(1)
     ctx = None
     report: dict = {
@@ -71,6 +104,7 @@ def main() -> None:
         "split": "val",
         "per_class": a.per_class,
         "class_mix": a.class_mix,
+        "rule": "recall margin over " + base["snapshot"] if base else "lowest FD geomean",
         "runs": {},
     }
     done: dict[str, dict] = {}
@@ -112,7 +146,10 @@ def main() -> None:
             }
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("snapshot", "fd_over_real_geomean", "fd")}))
-        best = min(rows, key=lambda r: r["fd_over_real_geomean"]) if rows else None
+        if base is not None:
+            best = recall_margin_pick(rows, base)
+        else:
+            best = min(rows, key=lambda r: r["fd_over_real_geomean"]) if rows else None
         report["runs"][str(run)] = {"snapshots": rows, "pick": best and best["snapshot"]}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(report, indent=2) + "\n")
