@@ -45,16 +45,16 @@ def fd_score(blocks: dict) -> float:
     return math.exp(sum(logs) / len(logs))
 
 
+def recall_margin(row: dict, baseline: dict) -> float:
+    """The row's smallest recall lead over the baseline row across the feature spaces."""
+    return min(row["recall"][n] - baseline["recall"][n] for n in baseline["recall"])
+
+
 def recall_margin_pick(rows: list[dict], baseline: dict) -> dict | None:
     """Among rows with lower FD than the baseline row in every space, the one whose smallest
-    recall margin over it is largest (None when no row has lower FD everywhere). Records each
-    row's margin as `recall_margin`."""
-    for row in rows:
-        row["recall_margin"] = min(
-            row["recall"][n] - baseline["recall"][n] for n in baseline["recall"]
-        )
+    recall margin over it is largest (None when no row has lower FD everywhere)."""
     eligible = [r for r in rows if all(r["fd"][n] < baseline["fd"][n] for n in baseline["fd"])]
-    return max(eligible, key=lambda r: r["recall_margin"]) if eligible else None
+    return max(eligible, key=lambda r: recall_margin(r, baseline)) if eligible else None
 
 
 def baseline_row(report: Path) -> dict:
@@ -147,6 +147,8 @@ def main() -> None:
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("snapshot", "fd_over_real_geomean", "fd")}))
         if base is not None:
+            for row in rows:  # reused rows too: the margin is over this baseline
+                row["recall_margin"] = recall_margin(row, base)
             best = recall_margin_pick(rows, base)
         else:
             best = min(rows, key=lambda r: r["fd_over_real_geomean"]) if rows else None

@@ -467,7 +467,7 @@ def test_select_snapshot_recall_margin_pick_wants_lower_fd_everywhere_then_recal
         {"snapshot": "fd_above", "fd": {"a": 1.0, "b": 2.5}, "recall": {"a": 0.99, "b": 0.99}},
     ]
     assert select.recall_margin_pick(rows, base)["snapshot"] == "margin"
-    assert [round(r["recall_margin"], 3) for r in rows] == [-0.01, 0.01, 0.09]
+    assert [round(select.recall_margin(r, base), 3) for r in rows] == [-0.01, 0.01, 0.09]
     assert select.recall_margin_pick(rows[2:], base) is None  # no row with lower FD everywhere
     # The baseline's row is read from its own report; the ninth Fashion-MNIST try replayed from
     # its recorded validation numbers picks what docs/gan.md says it picked.
@@ -498,5 +498,5 @@ def test_wall_time_curve_reads_each_snapshot_once_and_plots_a_single_space(tmp_p
     rows = curve.scored_rows(reports, tmp_path / "run")
     assert [r["minutes"] for r in rows] == [5.0, 10.0]
     png = tmp_path / "curve.png"
-    curve.plot(rows, rows, png, ("ours", "base"))  # one feature space: one axis
-    assert Image.open(png).size[0] > 0
+    curve.plot(rows, rows, png, ("ours", "base"))  # one feature space: one 4 x 3.4 in axis
+    assert Image.open(png).size == (360, 306)  # at 90 dpi
