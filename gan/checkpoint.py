@@ -73,18 +73,12 @@ def save_generator(out_dir, generator: torch.nn.Module, meta: dict) -> Path:
     extra = {TONE_KEY: getattr(generator, TONE_KEY)} if network is not generator else None
     data = state_dict_bytes(network, extra)
     cfg: ModelConfig = generator.cfg
-    record = {
-        "class_names": [str(i) for i in range(cfg.num_classes)],
-        "dataset": None,
-        "training": {"steps": 0},
-        "metrics": {},
-        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-    record.update(meta)
-    record.update(
-        format=FORMAT,
-        weights=WEIGHTS_NAME,
-        sha256=sha256_bytes(data),
+    record = checkpoint_record(
+        data,
+        {"class_names": [str(i) for i in range(cfg.num_classes)], "dataset": None},
+        meta,
+        FORMAT,
+        WEIGHTS_NAME,
         model=cfg.to_dict(),
         image_size=cfg.image_size,
         channels=cfg.channels,
@@ -95,6 +89,23 @@ def save_generator(out_dir, generator: torch.nn.Module, meta: dict) -> Path:
             f"{len(record['class_names'])} class_names for a model with {cfg.num_classes} classes"
         )
     return write_checkpoint(out, data, record, WEIGHTS_NAME, META_NAME)
+
+
+def checkpoint_record(
+    data: bytes, defaults: dict, meta: dict, fmt: str, weights_name: str, **fixed
+) -> dict:
+    """A checkpoint's JSON (generator and upscaler alike): `defaults`, an untrained run's
+    training and metrics and the time, then the caller's `meta` over them, then what always
+    comes from the weights themselves (format, file name, their sha256 and `fixed`)."""
+    record = {
+        **defaults,
+        "training": {"steps": 0},
+        "metrics": {},
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    record.update(meta)
+    record.update(format=fmt, weights=weights_name, sha256=sha256_bytes(data), **fixed)
+    return record
 
 
 def write_checkpoint(out: Path, data: bytes, record: dict, weights_name: str, meta_name: str):

@@ -6,18 +6,17 @@ are read with safetensors only, after their sha256 matches the JSON; pickles are
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 
 from torch import nn
 
 from gan.checkpoint import (
     CheckpointError,
+    checkpoint_record,
     default_model_path,
     read_meta,
     read_verified_weights,
     resolve_files,
-    sha256_bytes,
     state_dict_bytes,
     write_checkpoint,
 )
@@ -43,17 +42,12 @@ def save_upscaler(out_dir, net: nn.Module, meta: dict) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     data = state_dict_bytes(net)
     cfg: UpscalerConfig = net.cfg
-    record = {
-        "name": "upscaler",
-        "training": {"steps": 0},
-        "metrics": {},
-        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-    record.update(meta)
-    record.update(
-        format=FORMAT,
-        weights=WEIGHTS_NAME,
-        sha256=sha256_bytes(data),
+    record = checkpoint_record(
+        data,
+        {"name": "upscaler"},
+        meta,
+        FORMAT,
+        WEIGHTS_NAME,
         arch=cfg.arch,
         config=cfg.to_dict(),
         scale=cfg.scale,

@@ -31,27 +31,21 @@ def _cfg(data, **kw):
     )
 
 
+def _train_cli(data, out, *extra, batch_size=6):
+    """`gan train` from the command line on the CPU at widths 8 (the tests' tiny network)."""
+    args = ["--data", str(data), "--out", str(out), "--batch-size", str(batch_size)]
+    return CliRunner().invoke(
+        train_command, [*args, "--g-width", "8", "--d-width", "8", "--device", "cpu", *extra]
+    )
+
+
+def _sha(run_dir):
+    return json.loads((run_dir / "generator.json").read_text())["sha256"]
+
+
 def test_cli_dry_run_on_a_mixed_folder_writes_a_loadable_checkpoint(tiny_folder, tmp_path):
     out = tmp_path / "run"
-    res = CliRunner().invoke(
-        train_command,
-        [
-            "--data",
-            str(tiny_folder),
-            "--out",
-            str(out),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "6",
-            "--g-width",
-            "8",
-            "--d-width",
-            "8",
-            "--device",
-            "cpu",
-        ],
-    )
+    res = _train_cli(tiny_folder, out, "--epochs", "1")
     assert res.exit_code == 0, res.output
     assert "broken.jpg" in res.output  # the corrupt image is reported by path
     g, meta = load_generator(out)
@@ -106,10 +100,7 @@ def test_same_seed_same_model(tiny_folder, tmp_path):
     a = train(_cfg(data, epochs=0.5, seed=5), data, tmp_path / "a")
     b = train(_cfg(data, epochs=0.5, seed=5), data, tmp_path / "b")
 
-    def sha(p):
-        return json.loads((p / "generator.json").read_text())["sha256"]
-
-    assert sha(a) == sha(b)
+    assert _sha(a) == _sha(b)
 
 
 def test_progress_hook_reports_losses(tiny_folder, tmp_path):
@@ -131,30 +122,17 @@ def test_mode_seeking_term_rewards_distinct_images_for_distinct_latents():
 
 def test_cli_d_steps_mode_seeking_and_ema_decay_are_trained_and_recorded(tiny_folder, tmp_path):
     out = tmp_path / "ms"
-    res = CliRunner().invoke(
-        train_command,
-        [
-            "--data",
-            str(tiny_folder),
-            "--out",
-            str(out),
-            "--epochs",
-            "2",
-            "--batch-size",
-            "6",
-            "--g-width",
-            "8",
-            "--d-width",
-            "8",
-            "--device",
-            "cpu",
-            "--d-steps",
-            "2",
-            "--mode-seeking",
-            "0.5",
-            "--ema-decay",
-            "0",
-        ],
+    res = _train_cli(
+        tiny_folder,
+        out,
+        "--epochs",
+        "2",
+        "--d-steps",
+        "2",
+        "--mode-seeking",
+        "0.5",
+        "--ema-decay",
+        "0",
     )
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["config"]
@@ -164,21 +142,7 @@ def test_cli_d_steps_mode_seeking_and_ema_decay_are_trained_and_recorded(tiny_fo
     assert cfg["flip"] is True  # photos are mirrored by default
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(r["mode_seeking"] > 0 and torch.isfinite(torch.tensor(r["loss_g"])) for r in rows)
-    bad = CliRunner().invoke(
-        train_command,
-        [
-            "--data",
-            str(tiny_folder),
-            "--out",
-            str(tmp_path / "x"),
-            "--batch-size",
-            "7",
-            "--mode-seeking",
-            "1",
-            "--device",
-            "cpu",
-        ],
-    )
+    bad = _train_cli(tiny_folder, tmp_path / "x", "--mode-seeking", "1", batch_size=7)
     assert bad.exit_code != 0 and "must be even" in bad.output
 
 
@@ -193,10 +157,7 @@ def test_a_run_saved_before_a_config_field_existed_resumes_with_its_default(tiny
     resumed = train(_cfg(data, epochs=1), data, tmp_path / "old")
     straight = train(_cfg(data, epochs=1), data, tmp_path / "new")
 
-    def sha(p):
-        return json.loads((p / "generator.json").read_text())["sha256"]
-
-    assert sha(resumed) == sha(straight)
+    assert _sha(resumed) == _sha(straight)
 
 
 @pytest.mark.gpu
