@@ -9,6 +9,16 @@ SUPPORTED_SIZES = (32, 64, 128, 256)  # each arch supports a subset (gan.models.
 SUPPORTED_CHANNELS = (1, 3)
 
 
+def known_fields(cls: type, data: dict, what: str) -> dict:
+    """`data`, once every key in it is a field of the dataclass `cls` (a saved config read back):
+    an unknown one is refused by name, with the allowed ones."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown {what} config fields {unknown}; allowed {sorted(known)}")
+    return data
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of the conditional generator/discriminator pair."""
@@ -69,11 +79,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown model config fields {unknown}; allowed {sorted(known)}")
-        return cls(**data)
+        return cls(**known_fields(cls, data, "model"))
 
 
 @dataclass(frozen=True)
@@ -175,11 +181,7 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         data = dict(data)
         model = ModelConfig.from_dict(data.pop("model", {}))
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown train config fields {unknown}")
-        return cls(model=model, **data)
+        return cls(model=model, **known_fields(cls, data, "train"))
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.config import known_fields
+
 RESIDUAL_MODES = ("nearest", "bilinear", "bicubic")
 # Largest input (height * width, pixels) of one pass: a 1024 x 1024 image becomes 4096 x 4096.
 # The feature maps of such a pass take about 0.5 GB; larger inputs are refused, not tiled.
@@ -54,11 +56,7 @@ class UpscalerConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> UpscalerConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown upscaler config fields {unknown}; allowed {sorted(known)}")
-        return cls(**data)
+        return cls(**known_fields(cls, data, "upscaler"))
 
 
 class SRVGGCompact(nn.Module):

@@ -316,3 +316,11 @@ def test_a_newly_registered_arch_trains_with_no_change_to_the_trainer(
     cfg = quick_cfg(model, batch_size=10, epochs=2)
     g, meta = load_generator(train(cfg, data, tmp_path / "t"))
     assert isinstance(g, TinyG) and meta["training"]["steps"] == 4
+
+
+def test_a_saved_config_with_an_unknown_field_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"unknown model config fields \['colour'\]; allowed"):
+        ModelConfig.from_dict({"arch": "fastgan", "colour": 1})
+    with pytest.raises(ValueError, match=r"unknown train config fields \['lr'\]; allowed"):
+        TrainConfig.from_dict({"lr": 1e-3, "model": {"arch": "fastgan"}})
+    assert TrainConfig.from_dict({"model": {"arch": "dcgan"}}).model.arch == "dcgan"
