@@ -177,10 +177,11 @@ def standing_stats(
         bn.momentum = None  # cumulative average over the batches below
     device = next(G.parameters()).device
     gen = torch.Generator().manual_seed(12345)
-    for _ in range(batches):
-        z = torch.randn(batch, G.cfg.latent_dim, generator=gen).to(device)
-        y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
-        G(z, y)
+    with torch.no_grad():  # train mode still updates the statistics; no graph kept
+        for _ in range(batches):
+            z = torch.randn(batch, G.cfg.latent_dim, generator=gen).to(device)
+            y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
+            G(z, y)
     for bn in bns:
         bn.momentum = 0.1
     return G.eval().requires_grad_(False)

@@ -13,7 +13,8 @@ from gan.cli import train_command
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
 from gan.sampling import sample
-from gan.train import mode_seeking_term, train
+from gan.models import build_generator
+from gan.train import mode_seeking_term, standing_stats, train
 
 TINY = dict(g_width=8, d_width=8)
 
@@ -222,3 +223,14 @@ def test_export_raw_generator_writes_the_train_states_g_beside_the_ema_one(tiny_
     assert any(not torch.equal(raw.state_dict()[k], ema.state_dict()[k]) for k in weights)
     assert meta["weights_of"].startswith("the raw generator") and meta["training"]["steps"] > 0
     assert sample(raw, [0, 1], [1, 2]).shape == (2, 32, 32, 3)
+
+
+def test_standing_stats_re_estimates_a_copys_batch_norm_and_leaves_the_generator_alone():
+    G = build_generator(ModelConfig(arch="fastgan", image_size=32, channels=3, num_classes=3, **TINY))
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    a, b = standing_stats(G, 3, batches=2, batch=16), standing_stats(G, 3, batches=2, batch=16)
+    assert all(torch.equal(v, G.state_dict()[k]) for k, v in before.items())  # G untouched
+    assert G.training and not a.training and not any(p.requires_grad for p in a.parameters())
+    stats = [k for k in before if k.endswith("running_var")]
+    assert stats and all(not torch.equal(a.state_dict()[k], before[k]) for k in stats)
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())  # fixed seed
