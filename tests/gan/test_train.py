@@ -12,8 +12,8 @@ from gan.checkpoint import CheckpointError, load_generator
 from gan.cli import train_command
 from gan.config import ModelConfig, TrainConfig
 from gan.data import load_image_folder
-from gan.sampling import sample
 from gan.models import build_generator
+from gan.sampling import sample
 from gan.train import mode_seeking_term, standing_stats, train
 
 TINY = dict(g_width=8, d_width=8)
@@ -226,7 +226,8 @@ def test_export_raw_generator_writes_the_train_states_g_beside_the_ema_one(tiny_
 
 
 def test_standing_stats_re_estimates_a_copys_batch_norm_and_leaves_the_generator_alone():
-    G = build_generator(ModelConfig(arch="fastgan", image_size=32, channels=3, num_classes=3, **TINY))
+    cfg = ModelConfig(arch="fastgan", image_size=32, channels=3, num_classes=3, **TINY)
+    G = build_generator(cfg)
     before = {k: v.clone() for k, v in G.state_dict().items()}
     a, b = standing_stats(G, 3, batches=2, batch=16), standing_stats(G, 3, batches=2, batch=16)
     assert all(torch.equal(v, G.state_dict()[k]) for k, v in before.items())  # G untouched
