@@ -3,6 +3,7 @@ and the nearest-neighbour memorisation check."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -104,13 +105,23 @@ def kernel_inception_distance(
     }
 
 
+def _by_rows(
+    query: torch.Tensor, reference: torch.Tensor, reduce: Callable, chunk: int = 2048
+) -> torch.Tensor:
+    """reduce(rows, distances) over chunks of query rows, where distances = cdist(query[rows],
+    reference): one chunk x len(reference) matrix in memory at a time, not the whole one."""
+    out = [
+        reduce(slice(i, i + chunk), torch.cdist(query[i : i + chunk], reference))
+        for i in range(0, len(query), chunk)
+    ]
+    return torch.cat(out) if out else torch.zeros(0)
+
+
 def nearest_distances(
     query: torch.Tensor, reference: torch.Tensor, chunk: int = 512
 ) -> torch.Tensor:
     """Euclidean distance from each row of `query` to its nearest row of `reference`."""
-    q, r = query.float(), reference.float()
-    out = [torch.cdist(q[i : i + chunk], r).min(1).values for i in range(0, len(q), chunk)]
-    return torch.cat(out) if out else torch.zeros(0)
+    return _by_rows(query.float(), reference.float(), lambda _, d: d.min(1).values, chunk)
 
 
 def memorisation(generated: torch.Tensor, held_out: torch.Tensor, seen: torch.Tensor) -> dict:
@@ -131,32 +142,22 @@ PR_K = 5  # neighbours for precision / recall / density / coverage (both papers 
 
 def kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """Distance from each row of x to its k-th nearest other row."""
-    out = []
-    for i in range(0, len(x), chunk):
-        d = torch.cdist(x[i : i + chunk], x)
-        out.append(d.kthvalue(k + 1, dim=1).values)  # +1: the point itself is at distance 0
-    return torch.cat(out)
+    # k + 1: the point itself is at distance 0
+    return _by_rows(x, x, lambda _, d: d.kthvalue(k + 1, dim=1).values, chunk)
 
 
 def _ball_counts(
     query: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 2048
 ) -> torch.Tensor:
     """For each query: in how many of the balls (centres, radii) it lies."""
-    out = []
-    for i in range(0, len(query), chunk):
-        d = torch.cdist(query[i : i + chunk], centres)
-        out.append((d <= radii[None]).sum(1))
-    return torch.cat(out)
+    return _by_rows(query, centres, lambda _, d: (d <= radii[None]).sum(1), chunk)
 
 
 def _nearest_fake_within(
     real: torch.Tensor, fake: torch.Tensor, radii: torch.Tensor, chunk: int = 2048
 ) -> torch.Tensor:
-    out = []
-    for i in range(0, len(real), chunk):
-        d = torch.cdist(real[i : i + chunk], fake).min(1).values
-        out.append(d <= radii[i : i + chunk])
-    return torch.cat(out)
+    """For each real row: whether its nearest fake row lies within its own radius."""
+    return _by_rows(real, fake, lambda rows, d: d.min(1).values <= radii[rows], chunk)
 
 
 def recalled(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> torch.Tensor:

@@ -27,11 +27,14 @@ from gan.evaluate import (
 from gan.evaluate_cli import make_evaluate_command
 from gan.extractors import quick_specs
 from gan.metrics import (
+    _ball_counts,
+    _nearest_fake_within,
     _polynomial_kernel,
     frechet_distance,
     kernel_inception_distance,
     kth_nn_radius,
     memorisation,
+    nearest_distances,
     precision_recall,
     recalled,
 )
@@ -161,6 +164,19 @@ def test_kth_nn_radius_known_answers_and_recall_follows_the_spread():
     pts, far = torch.tensor([[0.0], [1], [2], [3], [4], [5]]), torch.tensor([[2.5], [100.0]])
     assert recalled(far, pts).tolist() == [True, False]
     assert recalled(real, tight).float().mean().item() == precision_recall(real, tight)["recall"]
+
+
+def test_the_distance_metrics_read_in_chunks_agree_with_the_whole_matrix():
+    gen = torch.Generator().manual_seed(2)
+    a, b = torch.randn(23, 4, generator=gen), torch.randn(17, 4, generator=gen)
+    d = torch.cdist(a, b)  # the whole 23 x 17 matrix the chunked helpers never hold
+    radii = torch.rand(17, generator=gen) + 1.0
+    assert torch.equal(nearest_distances(a, b, chunk=5), d.min(1).values)
+    assert torch.equal(_ball_counts(a, b, radii, chunk=5), (d <= radii[None]).sum(1))
+    within = _nearest_fake_within(b, a, radii, chunk=5)
+    assert torch.equal(within, d.t().min(1).values <= radii)
+    assert 0 < within.sum() < len(b)  # a case with both answers
+    assert nearest_distances(a[:0], b).shape == (0,)
 
 
 def _script(name: str):
